@@ -1,0 +1,16 @@
+#pragma once
+// Small text helpers shared by the layers. "Whitespace" is Python's str.split()
+// notion restricted to ASCII, which is what the users' rules rely on.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace josi::base {
+
+std::string_view trim(std::string_view text);
+std::string to_lower_ascii(std::string_view text);
+std::vector<std::string_view> split_whitespace(std::string_view text);
+bool starts_with_ci(std::string_view text, std::string_view prefix);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+}  // namespace josi::base

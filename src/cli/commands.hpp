@@ -1,0 +1,15 @@
+#pragma once
+// Each subcommand lives in its own file and registers itself on the app.
+#include <CLI/CLI.hpp>
+
+namespace josi::cli {
+
+void register_data(CLI::App& app);                // josi data validate
+void register_prepare_sequential(CLI::App& app);  // josi prepare-sequential
+void register_coach(CLI::App& app);               // josi coach <filter>
+
+// The exit code of the subcommand that ran (0 unless it set one).
+int exit_code();
+void set_exit_code(int code);
+
+}  // namespace josi::cli

@@ -1,0 +1,68 @@
+#include "support/test_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace josi::test {
+
+namespace fs = std::filesystem;
+
+fs::path source_dir() { return JOSI_SOURCE_DIR; }
+fs::path shared_dir() { return JOSI_SHARED_DIR; }
+fs::path reference_dir() { return shared_dir() / "reference" / "mivalta-v5"; }
+fs::path reference_data(const std::string& name) { return reference_dir() / "data" / name; }
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() / ("josi-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+namespace {
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+}  // namespace
+
+RunResult run_josi(const std::vector<std::string>& args, const std::string& input) {
+  TempDir dir;
+  write_text(dir / "in", input);
+  std::string command = shell_quote(JOSI_BINARY);
+  for (const auto& a : args) command += " " + shell_quote(a);
+  command += " <" + shell_quote((dir / "in").string()) + " >" + shell_quote((dir / "out").string()) + " 2>" +
+             shell_quote((dir / "err").string());
+  int status = std::system(command.c_str());
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(dir / "out");
+  result.err = read_text(dir / "err");
+  return result;
+}
+
+}  // namespace josi::test

@@ -1,0 +1,38 @@
+#include "json/python_dumps.hpp"
+
+#include <gtest/gtest.h>
+
+using josi::json::Json;
+using josi::json::python_dumps;
+using josi::json::python_float_repr;
+
+TEST(PythonDumps, SeparatorsAndOrder) {
+  Json v = Json::parse(R"({"b": 1, "a": [true, false, null], "c": {}})");
+  EXPECT_EQ(python_dumps(v), R"({"b": 1, "a": [true, false, null], "c": {}})");
+  EXPECT_EQ(python_dumps(Json::array()), "[]");
+}
+
+TEST(PythonDumps, EscapesLikeEnsureAscii) {
+  Json v = std::string("a\"b\\c\n\r\t\b\f\x01\x7f \xe2\x80\x94 \xf0\x9f\x8f\x83");
+  EXPECT_EQ(python_dumps(v), R"("a\"b\\c\n\r\t\b\f\u0001\u007f \u2014 \ud83c\udfc3")");
+  EXPECT_EQ(python_dumps(Json("/")), R"("/")");
+}
+
+TEST(PythonDumps, FloatRepr) {
+  EXPECT_EQ(python_float_repr(1.0), "1.0");
+  EXPECT_EQ(python_float_repr(0.1), "0.1");
+  EXPECT_EQ(python_float_repr(-0.0), "-0.0");
+  EXPECT_EQ(python_float_repr(1e-5), "1e-05");
+  EXPECT_EQ(python_float_repr(0.0001), "0.0001");
+  EXPECT_EQ(python_float_repr(1e16), "1e+16");
+  EXPECT_EQ(python_float_repr(1e15), "1000000000000000.0");
+  EXPECT_EQ(python_float_repr(123.456), "123.456");
+  EXPECT_EQ(python_float_repr(1.5e-7), "1.5e-07");
+  EXPECT_EQ(python_float_repr(2.5e300), "2.5e+300");
+  EXPECT_EQ(python_float_repr(0.30000000000000004), "0.30000000000000004");
+}
+
+TEST(PythonDumps, NumbersKeepTheirKind) {
+  Json v = Json::parse(R"([1, -2, 3.0, 1e5, 18446744073709551615])");
+  EXPECT_EQ(python_dumps(v), "[1, -2, 3.0, 100000.0, 18446744073709551615]");
+}
