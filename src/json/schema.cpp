@@ -1,5 +1,7 @@
 #include "json/schema.hpp"
 
+#include <algorithm>
+
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -20,20 +22,65 @@ namespace {
 // valijson's adapter reads nlohmann's unordered json type.
 nlohmann::json to_plain(const Json& value) { return nlohmann::json::parse(value.dump()); }
 
+struct Location {
+  std::string path = "$";                  // "$.constraints.injury", "$.missing[0]"
+  nlohmann::json::json_pointer pointer;    // the same place in the instance
+};
+
 // valijson context ["<root>", "[action]", "[0]"] -> "$.action[0]".
-std::string json_path(const std::vector<std::string>& context) {
-  std::string path = "$";
+Location locate(const std::vector<std::string>& context) {
+  Location at;
   for (size_t i = 1; i < context.size(); ++i) {
-    const std::string& part = context[i];
-    if (part.size() >= 2 && part.front() == '[' && part.back() == ']') {
-      std::string inner = part.substr(1, part.size() - 2);
-      bool index = !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
-      path += index ? "[" + inner + "]" : "." + inner;
-    } else {
-      path += "." + part;
+    std::string part = context[i];
+    if (part.size() >= 2 && part.front() == '[' && part.back() == ']') part = part.substr(1, part.size() - 2);
+    bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+    at.path += index ? "[" + part + "]" : "." + part;
+    at.pointer /= part;
+  }
+  return at;
+}
+
+// valijson also reports every enclosing schema that failed because a child
+// did; those lines repeat the leaf errors and are dropped.
+bool is_wrapper(const std::string& description) {
+  static const char* const kWrappers[] = {"Failed to validate against schema associated with property name",
+                                          "Failed to validate item #", "Failed to validate against child schema",
+                                          "Failed to validate against a conditional schema"};
+  for (const char* w : kWrappers)
+    if (description.rfind(w, 0) == 0) return true;
+  return false;
+}
+
+// Names the JSON Schema keyword a valijson description comes from.
+std::string rule_of(const std::string& d) {
+  static const std::pair<const char*, const char*> kRules[] = {
+      {"enum values", "enum"},          {"Missing required property", "required"},
+      {"'type' constraint", "type"},    {"'pattern' constraint", "pattern"},
+      {"additionalProperties", "additionalProperties"},
+      {"greater than or equal", "minimum"}, {"less than or equal", "maximum"},
+      {"greater than", "exclusiveMinimum"}, {"less than", "exclusiveMaximum"},
+      {"no fewer than", "minLength"},   {"no greater than", "maxLength"},
+      {"at least", "minItems"},         {"at most", "maxItems"},
+      {"const", "const"},               {"exactly one", "oneOf"},
+      {"any child schemas", "anyOf"},   {"not", "not"}};
+  for (const auto& [phrase, rule] : kRules)
+    if (d.find(phrase) != std::string::npos) return rule;
+  return "schema";
+}
+
+std::string describe(const nlohmann::json& instance, const std::vector<std::string>& context,
+                     const std::string& description) {
+  Location at = locate(context);
+  std::string rule = rule_of(description);
+  std::string line = at.path + ": " + rule + ": " + description;
+  if (rule == "enum" || rule == "type" || rule == "pattern" || rule == "const") {
+    if (instance.contains(at.pointer)) {
+      std::string value = instance.at(at.pointer).dump();
+      if (value.size() > 60) value = value.substr(0, 57) + "...";
+      line += " (got " + value + ")";
     }
   }
-  return path;
+  return line;
 }
 
 }  // namespace
@@ -59,8 +106,10 @@ std::vector<std::string> Schema::validate(const Json& value) const {
   valijson::ValidationResults results;
   std::vector<std::string> errors;
   if (validator.validate(compiled_->schema, adapter, &results)) return errors;
-  valijson::ValidationResults::Error error;
-  while (results.popError(error)) errors.push_back(json_path(error.context) + ": " + error.description);
+  std::vector<valijson::ValidationResults::Error> all(results.begin(), results.end());
+  bool has_leaf = std::any_of(all.begin(), all.end(), [](const auto& e) { return !is_wrapper(e.description); });
+  for (const auto& e : all)
+    if (!has_leaf || !is_wrapper(e.description)) errors.push_back(describe(plain, e.context, e.description));
   return errors;
 }
 

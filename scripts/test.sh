@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with -Werror and runs every test.
+# Usage: scripts/test.sh [ctest args...]   e.g. scripts/test.sh -L unit
+set -euo pipefail
+JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$JOSI_ROOT/scripts/lib/deps.sh"
+
+josi_install_deps
+if [ ! -d "$JOSI_ROOT/../shared/reference/mivalta-v5" ]; then
+  echo "josi: ../shared/reference/mivalta-v5 is missing beside the checkout; the reference-data tests need it" >&2
+  exit 1
+fi
+build="${JOSI_BUILD_DIR:-$JOSI_ROOT/build}"
+josi_build "$build" RelWithDebInfo
+cd "$build"
+ctest --output-on-failure -j "$(nproc)" "$@"

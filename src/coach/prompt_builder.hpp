@@ -1,0 +1,74 @@
+#pragma once
+// The prompt builder (coach.md §1): the models were trained on user turns laid
+// out exactly like this, so the runtime must produce the same bytes.
+//
+//   <message>\n\nCONTEXT:\n- Readiness: ...\n\nPROFILE:\n  Name: ...
+//   \n\nMEMORY:\n- Facts: ...\n\nHISTORY:\n  [user]: ...
+//
+// then, for the explainer, "\n\n[INTERPRETER]\n<json>", all wrapped in ChatML.
+// When the whole prompt would not leave room for the answer in the context,
+// history is trimmed (oldest first), then memory; the system prompt and the
+// current message are never cut.
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coach/memory.hpp"
+#include "json/json.hpp"
+
+namespace josi::coach {
+
+// Counts the tokens of a text. The real tokenizer plugs in here; until then
+// approximate_token_count stands in.
+using TokenCounter = std::function<size_t(std::string_view)>;
+
+// About four bytes per token, rounded up: the Qwen2 vocabulary's average on
+// English coaching text. An estimate only, used when no tokenizer is loaded.
+size_t approximate_token_count(std::string_view text);
+
+struct PromptBudget {
+  size_t context_tokens = 2048;  // the seed's context cap
+  size_t max_new_tokens = 150;   // room kept for the answer
+};
+
+struct ChatMessage {
+  std::string role;
+  std::string content;
+};
+
+// ChatML: <|im_start|>role\ncontent<|im_end|>\n ... [+ "<|im_start|>assistant\n"].
+std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt);
+
+// The CONTEXT block of a ChatContext ("CONTEXT:\n- Readiness: Green (Recovered)\n...").
+std::string context_block(const json::Json& context);
+// The PROFILE block, or "" when the profile has nothing to show.
+std::string profile_block(const json::Json& context);
+// The HISTORY block of the last `turns` history entries, or "" when none.
+std::string history_block(const std::vector<HistoryTurn>& history, size_t turns);
+
+struct PromptRequest {
+  std::string system;                    // the model's system prompt
+  json::Json context;                    // a schema-valid ChatContext
+  std::string message;                   // the athlete's message
+  std::optional<AthleteMemory> memory;   // overrides context.athlete_memory when set
+  std::optional<json::Json> interpreter; // the explainer's [INTERPRETER] request
+};
+
+struct Prompt {
+  std::string user;    // the user turn
+  std::string chatml;  // system + user + generation prompt
+  size_t tokens = 0;   // by the counter used
+  size_t history_turns = 0;  // history entries kept
+  bool memory_included = false;
+};
+
+// Validates the ChatContext (errors name their JSON paths), lays out the
+// user turn and fits it to the budget. Throws josi::Error when even the
+// system prompt plus the message do not fit.
+Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_tokens = approximate_token_count,
+                    const PromptBudget& budget = {});
+
+}  // namespace josi::coach
