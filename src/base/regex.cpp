@@ -13,7 +13,9 @@ struct Regex::Compiled {
 };
 
 Regex::Regex(std::string_view pattern, unsigned flags) : compiled_(std::make_unique<Compiled>()) {
-  uint32_t options = PCRE2_UTF;
+  // MATCH_INVALID_UTF: athlete and model text may hold broken UTF-8; it must
+  // simply not match rather than fail the whole turn.
+  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
   if (flags & caseless) options |= PCRE2_CASELESS;
   int error = 0;
   PCRE2_SIZE offset = 0;

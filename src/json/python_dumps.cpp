@@ -29,10 +29,11 @@ uint32_t next_code_point(const std::string& s, size_t& i) {
   return cp;
 }
 
-void append_string(std::string& out, const std::string& s) {
+void append_string(std::string& out, const std::string& s, bool ensure_ascii) {
   out += '"';
   size_t i = 0;
   while (i < s.size()) {
+    size_t start = i;
     uint32_t cp = next_code_point(s, i);
     switch (cp) {
       case '"': out += "\\\""; break;
@@ -45,6 +46,8 @@ void append_string(std::string& out, const std::string& s) {
       default:
         if (cp >= 0x20 && cp < 0x7F) {
           out += static_cast<char>(cp);
+        } else if (!ensure_ascii && cp >= 0x7F) {
+          out.append(s, start, i - start);
         } else if (cp < 0x10000) {
           append_u16(out, cp);
         } else {
@@ -57,21 +60,21 @@ void append_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-void append_value(std::string& out, const Json& value) {
+void append_value(std::string& out, const Json& value, bool ensure_ascii) {
   switch (value.type()) {
     case Json::value_t::null: out += "null"; break;
     case Json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; break;
     case Json::value_t::number_integer: out += std::to_string(value.get<int64_t>()); break;
     case Json::value_t::number_unsigned: out += std::to_string(value.get<uint64_t>()); break;
     case Json::value_t::number_float: out += python_float_repr(value.get<double>()); break;
-    case Json::value_t::string: append_string(out, value.get_ref<const std::string&>()); break;
+    case Json::value_t::string: append_string(out, value.get_ref<const std::string&>(), ensure_ascii); break;
     case Json::value_t::array: {
       out += '[';
       bool first = true;
       for (const auto& item : value) {
         if (!first) out += ", ";
         first = false;
-        append_value(out, item);
+        append_value(out, item, ensure_ascii);
       }
       out += ']';
       break;
@@ -82,9 +85,9 @@ void append_value(std::string& out, const Json& value) {
       for (const auto& [key, item] : value.items()) {
         if (!first) out += ", ";
         first = false;
-        append_string(out, key);
+        append_string(out, key, ensure_ascii);
         out += ": ";
-        append_value(out, item);
+        append_value(out, item, ensure_ascii);
       }
       out += '}';
       break;
@@ -133,9 +136,9 @@ std::string python_float_repr(double value) {
   return sign + out;
 }
 
-std::string python_dumps(const Json& value) {
+std::string python_dumps(const Json& value, DumpsOptions options) {
   std::string out;
-  append_value(out, value);
+  append_value(out, value, options.ensure_ascii);
   return out;
 }
 

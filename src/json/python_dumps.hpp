@@ -10,7 +10,13 @@
 
 namespace josi::json {
 
-std::string python_dumps(const Json& value);
+struct DumpsOptions {
+  // false: non-ASCII is written as UTF-8 (json.dumps(..., ensure_ascii=False)),
+  // as some of the users' files are.
+  bool ensure_ascii = true;
+};
+
+std::string python_dumps(const Json& value, DumpsOptions options = {});
 
 // repr() of a Python float: shortest round-trip digits, "1.0", "1e-05", "1e+16".
 std::string python_float_repr(double value);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/test_support.hpp"
+
 using josi::json::Json;
 using josi::json::python_dumps;
 using josi::json::python_float_repr;
@@ -35,4 +37,34 @@ TEST(PythonDumps, FloatRepr) {
 TEST(PythonDumps, NumbersKeepTheirKind) {
   Json v = Json::parse(R"([1, -2, 3.0, 1e5, 18446744073709551615])");
   EXPECT_EQ(python_dumps(v), "[1, -2, 3.0, 100000.0, 18446744073709551615]");
+}
+
+TEST(PythonDumps, EnsureAsciiFalseKeepsUtf8ButEscapesControls) {
+  Json v = std::string("caf\xc3\xa9 \x7f\n\x1f");
+  EXPECT_EQ(python_dumps(v, {.ensure_ascii = false}), "\"caf\xc3\xa9 \x7f\\n\\u001f\"");
+}
+
+// Every line of the users' files, parsed and dumped again, is the same bytes:
+// some were written with json.dumps defaults, some with ensure_ascii=False.
+TEST(PythonDumps, ReferenceFilesRoundTripByteForByte) {
+  const std::pair<const char*, bool> files[] = {
+      {"gold_combined.jsonl", true},          {"philosophy_enhanced.jsonl", true},
+      {"train_explainer_sequential.jsonl", true}, {"val_explainer_sequential.jsonl", true},
+      {"train_explainer.jsonl", false},       {"val_explainer.jsonl", false},
+      {"val_interpreter.jsonl", false},       {"train_v3.jsonl", false},
+      {"val_v3.jsonl", false}};
+  size_t total = 0;
+  for (const auto& [name, ascii] : files) {
+    std::string text = josi::test::read_text(josi::test::reference_data(name));
+    size_t pos = 0, line_no = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      std::string line = text.substr(pos, end - pos);
+      pos = end + 1;
+      ++line_no;
+      ASSERT_EQ(python_dumps(Json::parse(line), {.ensure_ascii = ascii}), line) << name << ":" << line_no;
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 4693u);
 }
