@@ -7,6 +7,7 @@
 
 namespace josi::base {
 
+bool is_space(char c);  // ASCII whitespace: space, \t, \n, \r, \f, \v
 std::string_view trim(std::string_view text);
 std::string to_lower_ascii(std::string_view text);
 std::vector<std::string_view> split_whitespace(std::string_view text);

@@ -5,6 +5,7 @@
 
 #include "base/regex.hpp"
 #include "base/strings.hpp"
+#include "coach/model_text.hpp"
 #include "coach/governor.hpp"
 #include "json/json.hpp"
 
@@ -57,49 +58,6 @@ const std::vector<JargonTerm>& jargon_terms() {
   return terms;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-// Drops the marker lines of a markdown code fence; what was inside is kept
-// (a fenced JSON object then goes with the stray-JSON step).
-std::string drop_fence_lines(std::string_view text) {
-  std::string out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    size_t end = nl == std::string_view::npos ? text.size() : nl;
-    std::string_view line = text.substr(pos, end - pos);
-    if (!base::trim(line).starts_with("```")) {
-      out.append(line);
-      if (nl != std::string_view::npos) out += '\n';
-    }
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
-  }
-  return out;
-}
-
-// The end (one past the closing brace) of the balanced object starting at
-// `open`, string- and escape-aware; npos when the text runs out first.
-size_t balanced_end(std::string_view text, size_t open) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (size_t i = open; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{') {
-      ++depth;
-    } else if (c == '}' && --depth == 0) {
-      return i + 1;
-    }
-  }
-  return std::string_view::npos;
-}
-
 // Removes JSON objects the model echoed into its text (usually the
 // [INTERPRETER] block it was shown), and a JSON object cut off by the token
 // limit at the end. Braces that do not hold JSON ("{compliance}%") stay.
@@ -111,7 +69,7 @@ std::string drop_json_objects(std::string_view text) {
   while (pos < text.size()) {
     size_t open = text.find('{', pos);
     if (open == std::string_view::npos) break;
-    size_t close = balanced_end(text, open);
+    size_t close = balanced_object_end(text, open);
     bool remove = false;
     if (close == std::string_view::npos) {
       // Truncated: only when it plainly starts like a JSON object.
@@ -134,7 +92,7 @@ std::string drop_json_objects(std::string_view text) {
     while (!out.empty() && (out.back() == ' ' || out.back() == '\t')) out.pop_back();
     size_t next = close;
     while (next < text.size() && (text[next] == ' ' || text[next] == '\t')) ++next;
-    if (!out.empty() && next < text.size() && !is_space(out.back()) && !is_space(text[next])) out += ' ';
+    if (!out.empty() && next < text.size() && !base::is_space(out.back()) && !base::is_space(text[next])) out += ' ';
     pos = next;
   }
   if (pos < text.size()) out.append(text.substr(pos));

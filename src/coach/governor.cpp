@@ -11,8 +11,6 @@ namespace {
 
 using base::Regex;
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
 std::string join_sentences(const std::vector<std::string>& sentences) { return base::join(sentences, " "); }
 
 // Rule 1: answer first. Returns the text untouched when nothing moves.
@@ -104,10 +102,10 @@ std::vector<std::string> split_sentences(std::string_view text) {
   for (size_t i = 0; i + 1 < body.size(); ++i) {
     char c = body[i];
     bool terminator = (c == '!' || c == '?' || (c == '.' && !protected_dot[i]));
-    if (!terminator || !is_ascii_space(body[i + 1])) continue;
+    if (!terminator || !base::is_space(body[i + 1])) continue;
     push(body.substr(start, i + 1 - start));
     size_t j = i + 1;
-    while (j < body.size() && is_ascii_space(body[j])) ++j;
+    while (j < body.size() && base::is_space(body[j])) ++j;
     start = j;
     i = j - 1;
   }

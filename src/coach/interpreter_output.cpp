@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/strings.hpp"
+#include "coach/model_text.hpp"
 
 namespace josi::coach {
 
@@ -13,22 +14,8 @@ namespace {
 // cannot fully suppress; every fence line goes, whatever follows the backticks.
 std::string strip_markdown_fences(std::string_view raw) {
   std::string_view cleaned = base::trim(raw);
-  if (cleaned.substr(0, 3) != "```") return std::string(cleaned);
-  std::string kept;
-  bool first = true;
-  size_t pos = 0;
-  while (pos <= cleaned.size()) {
-    size_t end = cleaned.find('\n', pos);
-    if (end == std::string_view::npos) end = cleaned.size();
-    std::string_view line = cleaned.substr(pos, end - pos);
-    if (base::trim(line).substr(0, 3) != "```") {
-      if (!first) kept += '\n';
-      kept += line;
-      first = false;
-    }
-    pos = end + 1;
-  }
-  return std::string(base::trim(kept));
+  if (!cleaned.starts_with("```")) return std::string(cleaned);
+  return std::string(base::trim(drop_fence_lines(cleaned)));
 }
 
 bool parse_object(std::string_view text, json::Json& out) {
@@ -65,16 +52,11 @@ std::optional<json::Json> repair_truncated(std::string_view text) {
   std::vector<size_t> cuts;  // commas at depth 1, in text order
   const size_t limit = first_error_end(fragment);
   int depth = 0;
-  bool in_string = false, escaped = false;
+  JsonStringTracker tracker;
   for (size_t i = 0; i < fragment.size() && i <= limit; ++i) {
     char c = fragment[i];
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
+    if (!tracker.structural(c)) continue;
+    if (c == '{' || c == '[') {
       ++depth;
     } else if (c == '}' || c == ']') {
       --depth;

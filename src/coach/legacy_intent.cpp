@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/strings.hpp"
+#include "coach/model_text.hpp"
 #include "embedded/schemas.hpp"
 
 namespace josi::coach {
@@ -12,7 +13,6 @@ namespace {
 
 using json::Json;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 struct AllowedValues {
   std::set<std::string> intents;
@@ -77,11 +77,11 @@ std::string merge_concatenations_once(const std::string& text) {
     size_t close = text.find('"', open + 1);
     if (close == std::string::npos) break;
     size_t i = close + 1;
-    while (i < text.size() && is_space(text[i])) ++i;
+    while (i < text.size() && base::is_space(text[i])) ++i;
     bool joined = false;
     if (i < text.size() && text[i] == '+') {
       ++i;
-      while (i < text.size() && is_space(text[i])) ++i;
+      while (i < text.size() && base::is_space(text[i])) ++i;
       if (i < text.size() && text[i] == '"') {
         size_t close2 = text.find('"', i + 1);
         if (close2 != std::string::npos) {
@@ -123,7 +123,7 @@ std::string double_quote_single_quoted(const std::string& text) {
       char before = text[i - 1];
       if (before == ':' || before == ',' || before == '[' || before == '{') {
         size_t j = i;
-        while (j < text.size() && is_space(text[j])) ++j;
+        while (j < text.size() && base::is_space(text[j])) ++j;
         if (j < text.size() && text[j] == '\'') {
           size_t close = text.find('\'', j + 1);
           if (close != std::string::npos) {
@@ -148,22 +148,8 @@ std::optional<std::string> first_object(const std::string& text) {
   size_t start = text.find('{');
   if (start == std::string::npos) return std::nullopt;
   int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = start; i < text.size(); ++i) {
-    char c = text[i];
-    if (escaped) {
-      escaped = false;
-    } else if (c == '\\') {
-      escaped = true;
-    } else if (c == '"') {
-      in_string = !in_string;
-    } else if (!in_string && c == '{') {
-      ++depth;
-    } else if (!in_string && c == '}') {
-      if (--depth == 0) return text.substr(start, i - start + 1);
-    }
-  }
+  size_t end = balanced_object_end(text, start, &depth);
+  if (end != std::string::npos) return text.substr(start, end - start);
   if (depth <= 0) return std::nullopt;
   std::string candidate = text.substr(start) + std::string(static_cast<size_t>(depth), '}');
   Json ignored;
