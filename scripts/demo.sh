@@ -6,6 +6,7 @@ JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$JOSI_ROOT/scripts/lib/deps.sh"
 
 josi_install_deps
+josi_install_npm_peers
 build="${JOSI_BUILD_DIR:-$JOSI_ROOT/build}"
 josi_build "$build" RelWithDebInfo josi >/dev/null
 josi="$build/josi"

@@ -6,6 +6,7 @@ JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$JOSI_ROOT/scripts/lib/deps.sh"
 
 josi_install_deps
+josi_install_npm_peers
 if [ ! -d "$JOSI_ROOT/../shared/reference/mivalta-v5" ]; then
   echo "josi: ../shared/reference/mivalta-v5 is missing beside the checkout; the reference-data tests need it" >&2
   exit 1

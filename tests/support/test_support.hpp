@@ -11,6 +11,12 @@ std::filesystem::path shared_dir();
 std::filesystem::path reference_data(const std::string& name);  // ../shared/reference/mivalta-v5/data/<name>
 std::filesystem::path reference_dir();                          // ../shared/reference/mivalta-v5
 
+// The npm test peers (scripts/test.sh installs them): the Hugging Face
+// tokenizers library and the real Qwen tokenizer.json. Tests that need them
+// fail with a message naming the missing path rather than skipping.
+std::filesystem::path npm_dir();
+std::filesystem::path qwen_tokenizer_json();
+
 struct RunResult {
   int exit_code = -1;
   std::string out;
@@ -19,6 +25,9 @@ struct RunResult {
 
 // Runs `josi <args...>` with `input` on standard input.
 RunResult run_josi(const std::vector<std::string>& args, const std::string& input = "");
+
+// Runs `node -e <script>` with the npm peers on NODE_PATH and `input` on stdin.
+RunResult run_node(const std::string& script, const std::string& input = "");
 
 // A fresh empty directory, removed when the object goes away.
 class TempDir {

@@ -1,0 +1,1 @@
+// implemented by the formats/text work in progress
