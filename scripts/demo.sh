@@ -41,7 +41,23 @@ run_filter memory_merge data/samples/memory_merge.jsonl memory merge
 run_filter memory_patterns data/samples/memory_patterns.jsonl memory patterns
 run_filter prompt data/samples/prompt.jsonl prompt
 
+step "4. A tiny Qwen2 base model -> GGUF F16 -> Q4_K_M (the seed's steps 3-4)"
+tokenizer="$(josi_qwen_tokenizer)"
+rm -rf "$out/base"
+"$josi" init-base --preset tiny --tokenizer "$tokenizer" --out "$out/base" --seed 1 2>/dev/null
+"$josi" export-gguf "$out/base" --outfile "$out/josi-tiny-f16.gguf" --outtype f16 2>/dev/null
+"$josi" gguf info "$out/josi-tiny-f16.gguf" | head -n 12
+f16_bytes=$(stat -c %s "$out/josi-tiny-f16.gguf")
+"$josi" quantize "$out/josi-tiny-f16.gguf" "$out/josi-tiny-q4_k_m.gguf" Q4_K_M --report "$out/quantize-report.json" 2>/dev/null
+"$josi" gguf info "$out/josi-tiny-q4_k_m.gguf" --tensors | tail -n 8
+"$josi" gguf set-version "$out/josi-tiny-q4_k_m.gguf" "$out/josi-tiny-q4_k_m-v2.gguf" 2
+
+step "5. The tokenizer, read from the GGUF file"
+"$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" "Why is today an easy day? <|im_start|> stays text"
+printf 'athlete text: %s tokens\n' "$("$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" --count "I'm sick, can't train this week")"
+
 step "Summary"
 echo "datasets validated: 4 sample files; sequential data: $(wc -l < "$out/train_explainer_sequential.jsonl") train + $(wc -l < "$out/val_explainer_sequential.jsonl") val examples"
 echo "coach filters run: postprocess, route, govern, parse-intent, memory extract/merge/patterns, prompt"
+echo "tiny model: $f16_bytes bytes F16 -> $(stat -c %s "$out/josi-tiny-q4_k_m.gguf") bytes Q4_K_M"
 echo "outputs in $out"

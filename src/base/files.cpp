@@ -48,6 +48,13 @@ void AtomicFile::commit() {
   committed_ = true;
 }
 
+void check_output_path(const fs::path& path) {
+  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(path.string() + ": directory " + dir.string() + " does not exist", ExitCode::io);
+  if (::access(dir.c_str(), W_OK) != 0) throw Error(path.string() + ": directory " + dir.string() + " is not writable", ExitCode::io);
+}
+
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
   AtomicFile file(path);
   file.write(bytes);

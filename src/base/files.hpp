@@ -32,6 +32,10 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Checks, before long work starts, that `path`'s directory exists and is
+// writable; throws josi::Error (io) naming the path otherwise.
+void check_output_path(const std::filesystem::path& path);
+
 // Writes a whole file through AtomicFile.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 

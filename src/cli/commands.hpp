@@ -7,6 +7,11 @@ namespace josi::cli {
 void register_data(CLI::App& app);                // josi data validate
 void register_prepare_sequential(CLI::App& app);  // josi prepare-sequential
 void register_coach(CLI::App& app);               // josi coach <filter>
+void register_tokenize(CLI::App& app);            // josi tokenize
+void register_gguf(CLI::App& app);                // josi gguf info / set-version
+void register_init_base(CLI::App& app);           // josi init-base
+void register_export_gguf(CLI::App& app);         // josi export-gguf
+void register_quantize(CLI::App& app);            // josi quantize
 
 // The exit code of the subcommand that ran (0 unless it set one).
 int exit_code();

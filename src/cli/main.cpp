@@ -21,6 +21,11 @@ int main(int argc, char** argv) {
   josi::cli::register_data(app);
   josi::cli::register_prepare_sequential(app);
   josi::cli::register_coach(app);
+  josi::cli::register_tokenize(app);
+  josi::cli::register_gguf(app);
+  josi::cli::register_init_base(app);
+  josi::cli::register_export_gguf(app);
+  josi::cli::register_quantize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

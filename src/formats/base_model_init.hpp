@@ -1,0 +1,43 @@
+#pragma once
+// Stand-in base models: a Hugging Face Qwen2 directory with seeded random
+// weights of exactly the real shapes (Qwen2.5-1.5B-Instruct, -0.5B, or a tiny
+// 2-layer model whose rows all fit every quant block). Real weights cannot be
+// downloaded here; compute and file sizes are the real ones, so tests and
+// benchmarks measure what users will see.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "formats/dtype.hpp"
+#include "formats/hf_config.hpp"
+
+namespace josi::formats {
+
+// "tiny", "0.5b", "1.5b"; nullopt for an unknown name.
+std::optional<ModelConfig> preset_config(std::string_view preset);
+
+struct InitBaseOptions {
+  std::string preset = "tiny";
+  std::filesystem::path tokenizer_json;  // copied into the directory
+  std::filesystem::path out;
+  uint64_t seed = 0;
+  DType dtype = DType::BF16;  // BF16, F16 or F32
+  bool progress = true;
+};
+
+// Writes config.json, model.safetensors, tokenizer.json, tokenizer_config.json
+// (ChatML template) and generation_config.json (the seed's sampling
+// defaults). Same seed, same bytes. Throws josi::Error before writing when
+// the preset, dtype or tokenizer is bad.
+void init_base_model(const InitBaseOptions& options);
+
+// The same for any Qwen2 shape (options.preset is ignored): tests use it for
+// models between the presets, e.g. 12 layers.
+void write_random_model(const ModelConfig& config, const InitBaseOptions& options);
+
+// The ChatML chat template (Jinja) written into tokenizer_config.json.
+std::string_view chatml_jinja_template();
+
+}  // namespace josi::formats

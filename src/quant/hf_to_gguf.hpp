@@ -1,0 +1,33 @@
+#pragma once
+// Converts a Hugging Face model directory (Qwen2 or llama architecture,
+// single or sharded safetensors in F32/F16/BF16) into a GGUF file llama.cpp
+// loads unchanged: architecture metadata, the full tokenizer, tensors renamed
+// and laid out per ../shared/spec/formats.md. Streams tensor by tensor, so
+// memory stays near the largest tensor, not the model.
+#include <filesystem>
+#include <string>
+
+#include "formats/ggml_type.hpp"
+
+namespace josi::quant {
+
+struct ExportOptions {
+  formats::GgmlType outtype = formats::GgmlType::F16;  // F32, F16, BF16 or Q8_0
+  std::string name;                                    // general.name; default: the directory name
+  bool progress = true;
+};
+
+struct ExportSummary {
+  std::string architecture;  // "qwen2" | "llama"
+  size_t tensors = 0;
+  uint64_t parameters = 0;
+  uint64_t bytes = 0;        // output file size
+};
+
+// Throws josi::Error before writing anything when the directory is not a
+// Qwen2/llama model, a tensor is missing or mis-shaped, or the tokenizer is
+// missing; leaves no partial output.
+ExportSummary export_gguf(const std::filesystem::path& model_dir, const std::filesystem::path& outfile,
+                          const ExportOptions& options);
+
+}  // namespace josi::quant
