@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <set>
+#include <tuple>
 
 #include "formats/base_model_init.hpp"
 #include "formats/gguf.hpp"
@@ -213,6 +214,45 @@ TEST_F(Convert, TwelveLayerModelGetsQ6KExactlyWhereTheRuleSays) {
   EXPECT_EQ(q6_v, (std::set<int>{0, 3, 6, 9, 10, 11}));
   EXPECT_EQ(q6_down, (std::set<int>{0, 3, 6, 9, 10, 11}));
   fs::remove_all(o.out);
+}
+
+TEST_F(Convert, LlamaExportPermutesQAndKForInterleavedRope) {
+  // The tiny model relabelled as llama (its extra q/k/v biases are ignored).
+  auto dir = work() / "llama";
+  fs::create_directories(dir);
+  for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) fs::copy(base() / f, dir / f);
+  auto config = josi::json::Json::parse(josi::test::read_text(base() / "config.json"));
+  config["architectures"] = {"LlamaForCausalLM"};
+  config["model_type"] = "llama";
+  josi::test::write_text(dir / "config.json", config.dump());
+  auto out = work() / "llama.gguf";
+  auto r = run_josi({"export-gguf", dir.string(), "--outfile", out.string(), "--outtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  GgufFile f(out);
+  EXPECT_EQ(f.at("general.architecture").as_string("k"), "llama");
+  EXPECT_EQ(f.at("llama.rope.dimension_count").as_uint("k"), 64u);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_q.bias"), nullptr);
+  josi::formats::SafetensorsModel weights(base());
+  // HF row (head, half k, j) lands at GGUF row (head, j, k): rotate-half pairs become adjacent.
+  for (auto [hf, gg, heads] : {std::tuple{"model.layers.0.self_attn.q_proj.weight", "blk.0.attn_q.weight", 4},
+                               std::tuple{"model.layers.1.self_attn.k_proj.weight", "blk.1.attn_k.weight", 2}}) {
+    const auto& src = weights.at(hf);
+    auto values = gguf_row_values(f, *f.find_tensor(gg));
+    const size_t cols = 256, rows_per_head = static_cast<size_t>(src.shape[0]) / heads, half = rows_per_head / 2;
+    size_t mismatches = 0;
+    for (size_t h = 0; h < static_cast<size_t>(heads); ++h)
+      for (size_t j = 0; j < half; ++j)
+        for (size_t k = 0; k < 2; ++k)
+          for (size_t c = 0; c < cols; ++c)
+            mismatches += values[(h * rows_per_head + 2 * j + k) * cols + c] !=
+                          source_value(src, (h * rows_per_head + k * half + j) * cols + c);
+    EXPECT_EQ(mismatches, 0u) << gg;
+  }
+  // V is not permuted.
+  const auto& v = weights.at("model.layers.0.self_attn.v_proj.weight");
+  auto vv = gguf_row_values(f, *f.find_tensor("blk.0.attn_v.weight"));
+  EXPECT_EQ(vv[300], source_value(v, 300));
+  fs::remove_all(dir);
 }
 
 TEST_F(Convert, BadInputsGiveOneClearErrorAndNoOutput) {
