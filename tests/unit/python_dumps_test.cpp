@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/error.hpp"
+#include "json/json.hpp"
 #include "support/test_support.hpp"
 
 using josi::json::Json;
@@ -67,4 +69,12 @@ TEST(PythonDumps, ReferenceFilesRoundTripByteForByte) {
     }
   }
   EXPECT_EQ(total, 4693u);
+}
+
+TEST(JsonParse, HostileNestingIsAnErrorNotACrash) {
+  std::string deep = "{\"a\": " + std::string(200000, '[') + std::string(200000, ']') + ", \"b\": 1}";
+  EXPECT_THROW(josi::json::parse(deep, "deep.json"), josi::Error);
+  Json out;
+  EXPECT_FALSE(josi::json::try_parse(deep, out));
+  EXPECT_NO_THROW(josi::json::parse("[[[[\"[[[[\"]]]]", "ok.json"));  // brackets inside strings do not count
 }
