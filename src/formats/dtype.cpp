@@ -3,6 +3,7 @@
 #include <bit>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 
 namespace josi::formats {
 
@@ -26,22 +27,6 @@ const DTypeInfo& info(DType dtype) {
   throw Error("invalid DType value " + std::to_string(static_cast<int>(dtype)));
 }
 
-// The name comes from untrusted files: keep the message on one printable line.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 size_t dtype_size(DType dtype) { return info(dtype).size; }
@@ -51,7 +36,7 @@ std::string_view dtype_name(DType dtype) { return info(dtype).name; }
 DType dtype_from_name(std::string_view name) {
   for (const auto& entry : kTable)
     if (entry.name == name) return entry.dtype;
-  throw Error("unknown dtype \"" + printable(name) + "\"");
+  throw Error("unknown dtype " + base::quoted(name));
 }
 
 float f16_to_f32(uint16_t h) {

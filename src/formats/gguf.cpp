@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 #include "base/files.hpp"
 
 namespace josi::formats {
@@ -57,26 +58,6 @@ bool is_signed(GgufValueType t) {
 }
 
 uint64_t align_up(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / alignment * alignment; }
-
-// Names and keys from a hostile file go into one-line messages: keep them short
-// and printable.
-std::string printable(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  return "\"" + out + "\"";
-}
 
 std::string type_label(uint32_t t) {
   if (!known_value_type(t)) return "type " + std::to_string(t);
@@ -203,7 +184,7 @@ void put_string(std::string& out, std::string_view s) {
 }
 
 [[noreturn]] void bad_value(const std::string& key, const std::string& what) {
-  throw Error("GGUF metadata " + printable(key) + ": " + what);
+  throw Error("GGUF metadata " + base::quoted(key) + ": " + what);
 }
 
 template <class T>
@@ -296,7 +277,7 @@ std::string check_tensor(const std::vector<uint64_t>& dims, GgmlType type, uint6
 uint64_t tensor_bytes(const std::string& name, const std::vector<uint64_t>& dims, GgmlType type) {
   uint64_t nbytes = 0;
   std::string problem = check_tensor(dims, type, nbytes);
-  if (!problem.empty()) throw Error("GGUF tensor " + printable(name) + ": " + problem);
+  if (!problem.empty()) throw Error("GGUF tensor " + base::quoted(name) + ": " + problem);
   return nbytes;
 }
 
@@ -466,7 +447,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
   for (uint64_t i = 0; i < kv_count; ++i) {
     r.set_context("metadata entry " + std::to_string(i));
     std::string key = r.read_string("key");
-    r.set_context("metadata " + printable(key));
+    r.set_context("metadata " + base::quoted(key));
     if (!keys.insert(key).second) r.fail("duplicate key");
     GgufValueType type = r.read_value_type("value type");
     GgufValue value = r.read_value(type, 0);
@@ -485,7 +466,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     r.set_context("tensor info " + std::to_string(i));
     GgufTensorInfo t;
     t.name = r.read_string("tensor name");
-    r.set_context("tensor " + printable(t.name));
+    r.set_context("tensor " + base::quoted(t.name));
     if (!names.insert(t.name).second) r.fail("duplicate tensor name");
     uint32_t n_dims = r.read<uint32_t>("dimension count");
     if (n_dims == 0) r.fail("has no dimensions");
@@ -509,7 +490,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
   for (const auto& t : tensors_) {
     uint64_t room = data_offset_ <= size ? size - data_offset_ : 0;
     if (t.offset > room || t.nbytes > room - t.offset)
-      r.fail("tensor " + printable(t.name) + ": data at " + std::to_string(t.offset) + " + " +
+      r.fail("tensor " + base::quoted(t.name) + ": data at " + std::to_string(t.offset) + " + " +
              std::to_string(t.nbytes) + " bytes runs past the end of the file (data section " +
              std::to_string(data_offset_) + ", file " + std::to_string(size) + " bytes)",
              false);
@@ -521,7 +502,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     const auto& prev = tensors_[order[i - 1]];
     const auto& cur = tensors_[order[i]];
     if (prev.offset + prev.nbytes > cur.offset)
-      r.fail("tensors " + printable(prev.name) + " and " + printable(cur.name) + " overlap", false);
+      r.fail("tensors " + base::quoted(prev.name) + " and " + base::quoted(cur.name) + " overlap", false);
   }
 }
 
@@ -546,7 +527,7 @@ const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& tensor) const {
   // Tensors of this file were checked on open; this guards a foreign info.
   uint64_t room = file_.size() - std::min<uint64_t>(data_offset_, file_.size());
   if (tensor.offset > room || tensor.nbytes > room - tensor.offset)
-    throw Error(path().string() + ": tensor " + printable(tensor.name) + " lies outside the file");
+    throw Error(path().string() + ": tensor " + base::quoted(tensor.name) + " lies outside the file");
   return file_.data() + data_offset_ + tensor.offset;
 }
 
@@ -573,9 +554,9 @@ void GgufWriter::remove(const std::string& key) {
 void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> dims, GgmlType type, Producer produce) {
   // llama.cpp stores names in a fixed 64-byte field; refuse what it cannot load.
   if (name.size() > kMaxTensorName)
-    throw Error("GGUF tensor " + printable(name) + ": name longer than " + std::to_string(kMaxTensorName) + " bytes");
+    throw Error("GGUF tensor " + base::quoted(name) + ": name longer than " + std::to_string(kMaxTensorName) + " bytes");
   for (const auto& e : tensors_)
-    if (e.name == name) throw Error("GGUF tensor " + printable(name) + ": added twice");
+    if (e.name == name) throw Error("GGUF tensor " + base::quoted(name) + ": added twice");
   tensor_bytes(name, dims, type);  // fail here, at the caller, rather than mid-write
   tensors_.push_back({std::move(name), std::move(dims), type, std::move(produce)});
 }
@@ -632,7 +613,7 @@ void GgufWriter::write(const std::filesystem::path& path) const {
     buffer.clear();
     tensors_[i].produce(buffer);
     if (buffer.size() != sizes[i])
-      throw Error(where + "tensor " + printable(tensors_[i].name) + ": producer gave " +
+      throw Error(where + "tensor " + base::quoted(tensors_[i].name) + ": producer gave " +
                   std::to_string(buffer.size()) + " bytes, expected " + std::to_string(sizes[i]));
     file.write(buffer);
     // Pad after every tensor, the last included, as ggml's own writer does.

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 #include "base/files.hpp"
 
 namespace josi::formats {
@@ -32,21 +33,6 @@ constexpr std::array<ModuleInfo, 7> kModules = {{{"q_proj", "self_attn"},
                                                   {"gate_proj", "mlp"},
                                                   {"up_proj", "mlp"},
                                                   {"down_proj", "mlp"}}};
-
-std::string shown(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::vector<std::string_view> split_dots(std::string_view text) {
   std::vector<std::string_view> parts;
@@ -118,7 +104,7 @@ LoraConfig lora_config_from_json(const json::Json& value, const std::string& wha
   if (type == nullptr) throw error("peft_type", "missing");
   if (!type->is_string() || type->get<std::string>() != "LORA")
     throw error("peft_type", "only LORA adapters are supported, got " +
-                                 (type->is_string() ? shown(type->get<std::string>()) : json::type_name(*type)));
+                                 (type->is_string() ? base::quoted(type->get<std::string>()) : json::type_name(*type)));
 
   const json::Json* r = member(value, "r");
   if (r == nullptr) throw error("r", "missing");
@@ -219,31 +205,31 @@ PeftAdapter::PeftAdapter(const fs::path& dir) {
   for (const TensorView& view : weights_->tensors()) {
     auto key = parse_key(view.name);
     if (!key)
-      throw Error(where + ": tensor " + shown(view.name) +
+      throw Error(where + ": tensor " + base::quoted(view.name) +
                   " is not a LoRA weight (expected base_model.model.model.layers.<i>.<self_attn|mlp>.<proj>."
                   "lora_<A|B>.weight)");
     const TensorView*& slot = key->is_b ? found[{key->layer, key->module}].b : found[{key->layer, key->module}].a;
     if (slot != nullptr)
-      throw Error(where + ": tensor " + shown(view.name) + " repeats " + shown(slot->name));
+      throw Error(where + ": tensor " + base::quoted(view.name) + " repeats " + base::quoted(slot->name));
     slot = &view;
   }
 
   const int64_t r = config_.r;
   for (const auto& [at, halves] : found) {
     const auto& module = kModules[at.second];
-    if (halves.a == nullptr) throw Error(where + ": tensor " + shown(halves.b->name) + " has no lora_A");
-    if (halves.b == nullptr) throw Error(where + ": tensor " + shown(halves.a->name) + " has no lora_B");
+    if (halves.a == nullptr) throw Error(where + ": tensor " + base::quoted(halves.b->name) + " has no lora_A");
+    if (halves.b == nullptr) throw Error(where + ": tensor " + base::quoted(halves.a->name) + " has no lora_B");
     for (const TensorView* v : {halves.a, halves.b})
       if (!is_float(v->dtype))
-        throw Error(where + ": tensor " + shown(v->name) + ": dtype " + std::string(dtype_name(v->dtype)) +
+        throw Error(where + ": tensor " + base::quoted(v->name) + ": dtype " + std::string(dtype_name(v->dtype)) +
                     ", expected F32, F16 or BF16");
     const auto& sa = halves.a->shape;
     const auto& sb = halves.b->shape;
     if (sa.size() != 2 || sa[0] != r || sa[1] <= 0)
-      throw Error(where + ": tensor " + shown(halves.a->name) + ": shape " + shape_text(sa) + ", expected [" +
+      throw Error(where + ": tensor " + base::quoted(halves.a->name) + ": shape " + shape_text(sa) + ", expected [" +
                   std::to_string(r) + ", in] for r = " + std::to_string(r));
     if (sb.size() != 2 || sb[1] != r || sb[0] <= 0)
-      throw Error(where + ": tensor " + shown(halves.b->name) + ": shape " + shape_text(sb) + ", expected [out, " +
+      throw Error(where + ": tensor " + base::quoted(halves.b->name) + ": shape " + shape_text(sb) + ", expected [out, " +
                   std::to_string(r) + "] for r = " + std::to_string(r));
     LoraPair pair;
     pair.layer = at.first;
@@ -259,7 +245,7 @@ PeftAdapter::PeftAdapter(const fs::path& dir) {
 std::string peft_key_prefix(const std::string& base_weight) {
   constexpr std::string_view suffix = ".weight";
   if (base_weight.size() <= suffix.size() || base_weight.compare(base_weight.size() - suffix.size(), suffix.size(), suffix) != 0)
-    throw Error("peft_key_prefix: " + shown(base_weight) + " is not a weight name (expected ...weight)");
+    throw Error("peft_key_prefix: " + base::quoted(base_weight) + " is not a weight name (expected ...weight)");
   return std::string(kKeyPrefix) + base_weight.substr(0, base_weight.size() - suffix.size());
 }
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 #include "base/files.hpp"
 #include "json/json.hpp"
 
@@ -22,22 +23,6 @@ namespace {
 // The reference implementation refuses headers above 100 MB; a real header is
 // a few hundred kilobytes even for thousands of tensors.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
-
-// Names come from untrusted files: escape what would break the one-line message.
-std::string shown(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 // A pass over untrusted JSON before any tree is built. nlohmann keeps the
 // last of two equal keys without a word (and a repeated tensor name means two
@@ -107,8 +92,8 @@ json::Json parse_untrusted(std::string_view text, const std::string& what, std::
   JsonScreen screen(kMaxJsonDepth);
   if (!json::Json::sax_parse(text.begin(), text.end(), &screen)) {
     if (screen.too_deep) throw Error(what + ": JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    if (screen.duplicate_depth == 1) throw Error(what + ": duplicate " + std::string(top_level) + " " + shown(screen.duplicate));
-    if (screen.duplicate_depth > 1) throw Error(what + ": duplicate key " + shown(screen.duplicate));
+    if (screen.duplicate_depth == 1) throw Error(what + ": duplicate " + std::string(top_level) + " " + base::quoted(screen.duplicate));
+    if (screen.duplicate_depth > 1) throw Error(what + ": duplicate key " + base::quoted(screen.duplicate));
     // Same wording as json::parse: drop nlohmann's "[json.exception...] " tag.
     std::string reason = screen.syntax_error;
     if (auto pos = reason.find("] "); pos != std::string::npos) reason = reason.substr(pos + 2);
@@ -189,12 +174,12 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : file_(path) {
       if (!entry.is_object()) throw fail("__metadata__ is " + json::type_name(entry) + ", expected an object");
       for (const auto& [key, value] : entry.items()) {
         if (!value.is_string())
-          throw fail("__metadata__ " + shown(key) + " is " + json::type_name(value) + ", expected a string");
+          throw fail("__metadata__ " + base::quoted(key) + " is " + json::type_name(value) + ", expected a string");
         metadata_[key] = value.get<std::string>();
       }
       continue;
     }
-    const std::string tensor = "tensor " + shown(name) + ": ";
+    const std::string tensor = "tensor " + base::quoted(name) + ": ";
     if (!entry.is_object()) throw fail(tensor + "entry is " + json::type_name(entry) + ", expected an object");
     TensorView view;
     view.name = name;
@@ -254,9 +239,9 @@ SafetensorsFile::SafetensorsFile(const fs::path& path) : file_(path) {
   for (const Span& span : spans) {
     const std::string& name = views[span.index].name;
     if (span.begin < covered)
-      throw fail("tensor " + shown(name) + ": data_offsets overlap those of tensor " + shown(*previous));
+      throw fail("tensor " + base::quoted(name) + ": data_offsets overlap those of tensor " + base::quoted(*previous));
     if (span.begin > covered)
-      throw fail("tensor " + shown(name) + ": data_offsets begin at " + std::to_string(span.begin) +
+      throw fail("tensor " + base::quoted(name) + ": data_offsets begin at " + std::to_string(span.begin) +
                  ", leaving bytes " + std::to_string(covered) + ".." + std::to_string(span.begin) +
                  " of the data buffer unused");
     covered = span.end;
@@ -277,7 +262,7 @@ const TensorView* SafetensorsFile::find(const std::string& name) const {
 
 const TensorView& SafetensorsFile::at(const std::string& name) const {
   if (const TensorView* view = find(name)) return *view;
-  throw Error(path().string() + ": no tensor " + shown(name));
+  throw Error(path().string() + ": no tensor " + base::quoted(name));
 }
 
 SafetensorsModel::SafetensorsModel(const fs::path& dir) : dir_(dir) {
@@ -304,12 +289,12 @@ SafetensorsModel::SafetensorsModel(const fs::path& dir) : dir_(dir) {
   std::set<std::string> shard_names;
   for (const auto& [tensor, shard] : map->items()) {
     if (!shard.is_string())
-      throw Error(where + ": weight_map " + shown(tensor) + " is " + json::type_name(shard) + ", expected a file name");
+      throw Error(where + ": weight_map " + base::quoted(tensor) + " is " + json::type_name(shard) + ", expected a file name");
     const std::string& name = shard.get_ref<const std::string&>();
     // Shards live next to the index; a path could reach outside the model.
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
         name.find('\\') != std::string::npos)
-      throw Error(where + ": weight_map " + shown(tensor) + " names " + shown(name) + ", expected a file name");
+      throw Error(where + ": weight_map " + base::quoted(tensor) + " names " + base::quoted(name) + ", expected a file name");
     shard_names.insert(name);
   }
   std::map<std::string, const SafetensorsFile*> by_shard;
@@ -317,21 +302,21 @@ SafetensorsModel::SafetensorsModel(const fs::path& dir) : dir_(dir) {
   for (const std::string& name : shard_names) {
     const fs::path shard_path = dir / name;
     if (!fs::exists(shard_path, ec))
-      throw Error(where + ": shard " + shown(name) + " is missing (" + shard_path.string() + ")", ExitCode::io);
+      throw Error(where + ": shard " + base::quoted(name) + " is missing (" + shard_path.string() + ")", ExitCode::io);
     shards_.push_back(std::make_unique<SafetensorsFile>(shard_path));
     by_shard[name] = shards_.back().get();
     for (const auto& view : shards_.back()->tensors()) {
       auto [it, inserted] = owner.emplace(view.name, name);
       if (!inserted)
-        throw Error(where + ": tensor " + shown(view.name) + " is in both " + shown(it->second) + " and " +
-                    shown(name));
+        throw Error(where + ": tensor " + base::quoted(view.name) + " is in both " + base::quoted(it->second) + " and " +
+                    base::quoted(name));
       by_name_[view.name] = &view;
     }
   }
   for (const auto& [tensor, shard] : map->items()) {
     const SafetensorsFile* file = by_shard.at(shard.get<std::string>());
     if (file->find(tensor) == nullptr)
-      throw Error(where + ": weight_map puts tensor " + shown(tensor) + " in " + shown(shard.get<std::string>()) +
+      throw Error(where + ": weight_map puts tensor " + base::quoted(tensor) + " in " + base::quoted(shard.get<std::string>()) +
                   ", which lacks it");
   }
 }
@@ -350,7 +335,7 @@ const TensorView* SafetensorsModel::find(const std::string& name) const {
 
 const TensorView& SafetensorsModel::at(const std::string& name) const {
   if (const TensorView* view = find(name)) return *view;
-  throw Error(dir_.string() + ": no tensor " + shown(name));
+  throw Error(dir_.string() + ": no tensor " + base::quoted(name));
 }
 
 void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> shape, Producer produce) {
@@ -379,7 +364,7 @@ void SafetensorsWriter::write(const fs::path& path) const {
   std::set<std::string_view> names;
   uint64_t offset = 0;
   for (const Entry& entry : entries_) {
-    const std::string tensor = "tensor " + shown(entry.name) + ": ";
+    const std::string tensor = "tensor " + base::quoted(entry.name) + ": ";
     if (entry.name == "__metadata__") throw fail(tensor + "the name is reserved for metadata");
     if (!names.insert(entry.name).second) throw fail(tensor + "declared twice");
     auto numel = checked_numel(entry.shape);
@@ -415,7 +400,7 @@ void SafetensorsWriter::write(const fs::path& path) const {
     bytes.clear();
     entries_[i].produce(bytes);
     if (bytes.size() != sizes[i])
-      throw fail("tensor " + shown(entries_[i].name) + ": produced " + std::to_string(bytes.size()) +
+      throw fail("tensor " + base::quoted(entries_[i].name) + ": produced " + std::to_string(bytes.size()) +
                  " bytes, its shape needs " + std::to_string(sizes[i]));
     file.write(bytes);
   }
