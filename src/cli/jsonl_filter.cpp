@@ -9,7 +9,8 @@
 
 namespace josi::cli {
 
-int run_jsonl_filter(const std::string& command, const std::string& input_path, const LineHandler& handler) {
+int run_jsonl_lines(const std::string& command, const std::string& input_path,
+                    const std::function<std::string(const json::Json& input)>& handler) {
   std::ifstream file;
   std::istream* in = &std::cin;
   std::string source = "<stdin>";
@@ -26,23 +27,31 @@ int run_jsonl_filter(const std::string& command, const std::string& input_path, 
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (base::trim(line).empty()) continue;
-    json::Json result;
+    std::string result;
     try {
-      json::Json value = json::parse(line, source + ":" + std::to_string(line_no));
-      if (!value.is_object())
-        throw Error(source + ":" + std::to_string(line_no) + ": expected a JSON object, got " + json::type_name(value));
-      result = handler(value);
+      result = handler(json::parse(line, source + ":" + std::to_string(line_no)));
     } catch (const Error& e) {
       std::string message = e.what();
       if (message.rfind(source, 0) != 0) message = source + ":" + std::to_string(line_no) + ": " + message;
       std::cerr << "josi " << command << ": " << message << "\n";
-      result = json::Json::object({{"error", message}});
+      result = json::python_dumps(json::Json::object({{"error", message}}));
       ++failed;
     }
-    std::cout << json::python_dumps(result) << "\n";
+    std::cout << result << "\n";
   }
   std::cout.flush();
   return failed ? static_cast<int>(ExitCode::failure) : 0;
+}
+
+}  // namespace josi::cli
+
+namespace josi::cli {
+
+int run_jsonl_filter(const std::string& command, const std::string& input_path, const LineHandler& handler) {
+  return run_jsonl_lines(command, input_path, [&handler](const json::Json& value) {
+    if (!value.is_object()) throw Error("expected a JSON object, got " + json::type_name(value));
+    return json::python_dumps(handler(value));
+  });
 }
 
 }  // namespace josi::cli

@@ -16,4 +16,9 @@ using LineHandler = std::function<json::Json(const json::Json& input)>;
 // Reads `input_path` ("-" = standard input); returns the process exit code.
 int run_jsonl_filter(const std::string& command, const std::string& input_path, const LineHandler& handler);
 
+// The same loop for any JSON value per line, with the output line's text
+// made by `handler` (tokenize prints ids or counts, not only JSON).
+int run_jsonl_lines(const std::string& command, const std::string& input_path,
+                    const std::function<std::string(const json::Json& input)>& handler);
+
 }  // namespace josi::cli

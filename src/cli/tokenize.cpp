@@ -1,16 +1,14 @@
 // josi tokenize --tokenizer FILE [--special] [--ids|--count] [--jsonl] TEXT|-
 // Token ids of a text with the model's tokenizer (tokenizer.json or the
 // metadata of a .gguf model file).
-#include <fstream>
 #include <iostream>
 #include <iterator>
 
 #include "base/error.hpp"
-#include "base/strings.hpp"
 #include "cli/commands.hpp"
+#include "cli/jsonl_filter.hpp"
 #include "cli/options.hpp"
 #include "json/json.hpp"
-#include "json/python_dumps.hpp"
 #include "text/tokenizer.hpp"
 
 namespace josi::cli {
@@ -31,41 +29,12 @@ std::string format(const std::vector<int32_t>& ids, Output output) {
   return out;
 }
 
-// One JSON string per line in, one result per line out, in order; a bad line
-// gives {"error": ...} in its place and a line on stderr, and the exit code
-// is non-zero at the end (the contract of the coach filters).
+// One JSON string per line in, one result per line out: the coach filters' contract.
 int tokenize_lines(const text::Tokenizer& tokenizer, const std::string& input, bool special, Output output) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  std::string source = "<stdin>";
-  if (input != "-") {
-    file.open(input, std::ios::binary);
-    if (!file) throw Error(input + ": cannot open", ExitCode::io);
-    in = &file;
-    source = input;
-  }
-  std::string line;
-  size_t line_no = 0;
-  size_t failed = 0;
-  while (std::getline(*in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (base::trim(line).empty()) continue;
-    const std::string where = source + ":" + std::to_string(line_no);
-    try {
-      json::Json value = json::parse(line, where);
-      if (!value.is_string()) throw Error(where + ": expected a JSON string, got " + json::type_name(value));
-      std::cout << format(tokenizer.encode(value.get<std::string>(), special), output) << "\n";
-    } catch (const Error& e) {
-      std::string message = e.what();
-      if (message.rfind(source, 0) != 0) message = where + ": " + message;
-      std::cerr << "josi tokenize: " << message << "\n";
-      std::cout << json::python_dumps(json::Json::object({{"error", message}})) << "\n";
-      ++failed;
-    }
-  }
-  std::cout.flush();
-  return failed ? static_cast<int>(ExitCode::failure) : 0;
+  return run_jsonl_lines("tokenize", input, [&](const json::Json& value) {
+    if (!value.is_string()) throw Error("expected a JSON string, got " + json::type_name(value));
+    return format(tokenizer.encode(value.get<std::string>(), special), output);
+  });
 }
 
 }  // namespace
