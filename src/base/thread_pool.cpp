@@ -2,7 +2,47 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace josi::base {
+
+namespace {
+
+// Tells the core we are busy-waiting (frees the sibling hyperthread, saves power).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Spins until done() or `limit` has passed; true when done() held. Yields
+// between rounds: when the machine is oversubscribed the thread we wait for
+// may be queued on this very core.
+template <class Done>
+bool spin_until(Done done, std::chrono::microseconds limit) {
+  const auto deadline = Clock::now() + limit;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::yield();
+  }
+}
+
+uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> 32); }
+constexpr size_t kMaxChunks = 0xffff;
+
+}  // namespace
 
 ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -18,42 +58,47 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-// Takes the next chunk of the current job and runs it; false when none is left.
-bool ThreadPool::run_one_chunk() {
-  size_t begin, end;
-  const std::function<void(size_t, size_t)>* job;
-  {
-    std::lock_guard lock(mutex_);
-    if (!job_ || next_ >= n_) return false;
-    begin = next_;
-    end = std::min(n_, begin + chunk_);
-    next_ = end;
-    job = job_;
+// Claims the next chunk of job `generation` and runs it; false when that job
+// has no chunk left (or is already over).
+bool ThreadPool::run_one_chunk(uint32_t generation) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if (generation_of(claim) != generation || (claim & 0xffff) >= ((claim >> 16) & 0xffff)) return false;
+    if (claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel)) break;
   }
-  std::exception_ptr error;
+  // A claimed chunk keeps the job unfinished, so its parameters are stable.
+  const size_t begin = static_cast<size_t>(claim & 0xffff) * chunk_;
+  const size_t end = std::min(n_, begin + chunk_);
   try {
-    (*job)(begin, end);
+    (*job_)(begin, end);
   } catch (...) {
-    error = std::current_exception();
-  }
-  {
     std::lock_guard lock(mutex_);
-    if (error && !error_) error_ = error;
-    if (++finished_ == chunks_) done_.notify_all();
+    if (!error_) error_ = std::current_exception();
   }
+  finished_.fetch_add(1, std::memory_order_acq_rel);
+  return true;
+}
+
+bool ThreadPool::wait_for_job(uint32_t seen, uint32_t& generation) {
+  const auto fresh = [&] { return generation_of(claim_.load()) != seen; };
+  if (!spin_until([&] { return fresh() || stop_.load(std::memory_order_relaxed); }, kSpin)) {
+    std::unique_lock lock(mutex_);
+    // Announced before the last check: a caller publishing a job after this
+    // point sees a sleeper and notifies under the mutex.
+    sleepers_.fetch_add(1);
+    wake_.wait(lock, [&] { return stop_.load() || fresh(); });
+    sleepers_.fetch_sub(1);
+  }
+  if (stop_.load()) return false;
+  generation = generation_of(claim_.load(std::memory_order_acquire));
   return true;
 }
 
 void ThreadPool::work() {
-  size_t seen = 0;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || (job_ && generation_ != seen); });
-      if (stop_) return;
-      seen = generation_;
-    }
-    while (run_one_chunk()) {
+  uint32_t seen = 0, generation = 0;
+  while (wait_for_job(seen, generation)) {
+    seen = generation;
+    while (run_one_chunk(generation)) {
     }
   }
 }
@@ -61,33 +106,32 @@ void ThreadPool::work() {
 void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
   if (n == 0) return;
   grain = std::max<size_t>(1, grain);
-  size_t chunk = std::max(grain, (n + size() * 4 - 1) / (size() * 4));  // a few chunks per thread for balance
+  // A few chunks per thread for balance.
+  const size_t chunk = std::max({grain, (n + size() * 4 - 1) / (size() * 4), (n + kMaxChunks - 1) / kMaxChunks});
   if (workers_.empty() || chunk >= n) {
     fn(0, n);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    job_ = &fn;
-    n_ = n;
-    chunk_ = chunk;
-    next_ = 0;
-    finished_ = 0;
-    chunks_ = (n + chunk - 1) / chunk;
-    error_ = nullptr;
-    ++generation_;
+  job_ = &fn;
+  n_ = n;
+  chunk_ = chunk;
+  const size_t chunks = (n + chunk - 1) / chunk;
+  error_ = nullptr;
+  finished_.store(0, std::memory_order_relaxed);
+  const uint32_t generation = ++generation_;
+  claim_.store(static_cast<uint64_t>(generation) << 32 | chunks << 16);  // publishes the fields above
+  if (sleepers_.load() > 0) {
+    { std::lock_guard lock(mutex_); }  // a worker between its check and its wait holds the mutex
+    wake_.notify_all();
   }
-  wake_.notify_all();
-  while (run_one_chunk()) {
+  while (run_one_chunk(generation)) {
   }
-  std::exception_ptr error;
-  {
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] { return finished_ == chunks_; });
-    job_ = nullptr;
-    error = error_;
-  }
-  if (error) std::rethrow_exception(error);
+  const auto done = [&] { return finished_.load(std::memory_order_acquire) == chunks; };
+  // Workers are at most one chunk behind; spin, then yield the core to them
+  // should they have been descheduled.
+  while (!spin_until(done, kSpin)) std::this_thread::yield();
+  job_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
 }
 
 }  // namespace josi::base

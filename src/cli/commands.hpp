@@ -12,6 +12,13 @@ void register_gguf(CLI::App& app);                // josi gguf info / set-versio
 void register_init_base(CLI::App& app);           // josi init-base
 void register_export_gguf(CLI::App& app);         // josi export-gguf
 void register_quantize(CLI::App& app);            // josi quantize
+void register_train(CLI::App& app);               // josi train
+void register_merge(CLI::App& app);               // josi merge
+void register_publish(CLI::App& app);             // josi publish
+void register_download(CLI::App& app);            // josi download
+void register_generate(CLI::App& app);            // josi generate
+void register_logits(CLI::App& app);              // josi logits
+void register_bench(CLI::App& app);               // josi bench
 
 // The exit code of the subcommand that ran (0 unless it set one).
 int exit_code();

@@ -1,0 +1,81 @@
+#include "infer/benchmark.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+#include <random>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/memory_usage.hpp"
+#include "infer/context.hpp"
+
+namespace josi::infer {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+double seconds_since(clock::time_point start) { return std::chrono::duration<double>(clock::now() - start).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+double measure_copy_bandwidth(base::ThreadPool& pool) {
+  constexpr size_t kBytes = size_t{512} << 20;
+  std::vector<uint8_t> from(kBytes, 1), to(kBytes, 0);
+  const size_t chunks = pool.size() * 16, chunk = kBytes / chunks;
+  double best = 0;
+  for (int run = 0; run < 5; ++run) {
+    const auto start = clock::now();
+    pool.parallel_for(chunks, 1, [&](size_t begin, size_t end) {
+      std::memcpy(&to[begin * chunk], &from[begin * chunk], (end - begin) * chunk);
+    });
+    best = std::max(best, 2.0 * static_cast<double>(kBytes) / seconds_since(start));
+  }
+  return best;
+}
+
+BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options) {
+  if (options.pp < 0 || options.tg < 0 || options.pp + options.tg == 0) {
+    throw Error("bench: --pp and --tg must be >= 0 and not both 0", ExitCode::usage);
+  }
+  if (options.repetitions < 1) throw Error("bench: --repetitions must be >= 1", ExitCode::usage);
+  const int64_t n_ctx = std::max<int64_t>({options.pp, options.tg, 1});
+  Context context(model, pool, n_ctx);
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> any_token(0, static_cast<int32_t>(model.hparams().n_vocab - 1));
+  std::vector<int32_t> tokens(static_cast<size_t>(n_ctx));
+  for (auto& t : tokens) t = any_token(rng);
+
+  BenchResult result;
+  result.bytes_per_token = model.bytes_per_token();
+  result.kv_bytes = context.kv_bytes();
+  context.eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
+  std::vector<double> pp, tg;
+  for (int rep = 0; rep < options.repetitions; ++rep) {
+    if (options.pp > 0) {
+      context.reset();
+      const auto start = clock::now();
+      context.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(options.pp)));
+      pp.push_back(static_cast<double>(options.pp) / seconds_since(start));
+    }
+    if (options.tg > 0) {
+      context.reset();
+      const auto start = clock::now();
+      for (int64_t i = 0; i < options.tg; ++i) context.eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1));
+      tg.push_back(static_cast<double>(options.tg) / seconds_since(start));
+    }
+  }
+  if (!pp.empty()) result.pp_tokens_per_s = median(pp);
+  if (!tg.empty()) result.tg_tokens_per_s = median(tg);
+  result.peak_resident = base::peak_resident_bytes();
+  result.copy_bytes_per_s = measure_copy_bandwidth(pool);
+  return result;
+}
+
+}  // namespace josi::infer

@@ -1,0 +1,37 @@
+#pragma once
+// `josi bench`: prompt-processing and generation speed of a model, measured
+// the way CPU engines are usually compared (a batch of pp tokens from an
+// empty context; tg tokens generated one at a time from an empty context),
+// next to the machine's memory bandwidth, which bounds generation: each
+// generated token reads every weight once.
+#include <cstdint>
+
+#include "base/thread_pool.hpp"
+#include "infer/model.hpp"
+
+namespace josi::infer {
+
+struct BenchOptions {
+  int64_t pp = 512;
+  int64_t tg = 64;
+  int repetitions = 3;
+};
+
+struct BenchResult {
+  double pp_tokens_per_s = 0;  // median of the repetitions
+  double tg_tokens_per_s = 0;
+  double copy_bytes_per_s = 0;  // bytes read + written per second by a parallel memcpy
+  uint64_t bytes_per_token = 0;
+  uint64_t kv_bytes = 0;
+  uint64_t peak_resident = 0;
+  // Generation speed as a share of the bandwidth limit: bytes read per second
+  // while generating over the copy test's bandwidth.
+  double bandwidth_share() const { return tg_tokens_per_s * static_cast<double>(bytes_per_token) / copy_bytes_per_s; }
+};
+
+// A parallel copy of a buffer far larger than the caches; the best of a few runs.
+double measure_copy_bandwidth(base::ThreadPool& pool);
+
+BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options);
+
+}  // namespace josi::infer

@@ -1,0 +1,51 @@
+#pragma once
+// One conversation's state on a model: the KV cache and the working buffers
+// of the forward pass. eval() runs a batch of tokens (a whole prompt, or one
+// generated token) at the next positions and returns their logits.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/thread_pool.hpp"
+#include "infer/kv_cache.hpp"
+#include "infer/model.hpp"
+#include "kernels/matmul.hpp"
+
+namespace josi::infer {
+
+enum class Logits { last, all };
+
+class Context {
+ public:
+  // `n_ctx`: the context cap (positions the KV cache holds). `pool` runs every
+  // parallel operation and must outlive the context.
+  Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx);
+
+  const Model& model() const { return model_; }
+  int64_t n_ctx() const { return cache_.n_ctx(); }
+  int64_t n_past() const { return n_past_; }
+  uint64_t kv_bytes() const { return cache_.bytes(); }
+  void reset() { n_past_ = 0; }
+
+  // Runs `tokens` at positions n_past().. and advances n_past(). Returns the
+  // logits of the last token ([n_vocab]) or of every token ([n × n_vocab]),
+  // valid until the next call. Throws josi::Error when a token id is out of
+  // range or the tokens do not fit in the context.
+  std::span<const float> eval(std::span<const int32_t> tokens, Logits which = Logits::last);
+
+ private:
+  void eval_batch(std::span<const int32_t> tokens, Logits which, float* logits_out);
+  void attention(int64_t layer, int64_t n);
+  void reserve(int64_t n);
+
+  const Model& model_;
+  base::ThreadPool& pool_;
+  KvCache cache_;
+  int64_t n_past_ = 0;
+  kernels::MatmulScratch scratch_;
+  // Working buffers, [tokens × width] row-major, sized for the largest batch.
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, rope_cos_, rope_sin_, logits_;
+  int64_t reserved_ = 0;
+};
+
+}  // namespace josi::infer

@@ -1,0 +1,44 @@
+#pragma once
+// Choosing the next token from logits: greedy, or temperature sampling with
+// top-k, top-p and min-p filtering and a repetition penalty, from a seeded
+// generator so a run can be repeated exactly. The filters run in the order
+// the phone's runtime applies them: penalty, top-k, top-p, min-p, then
+// temperature and the draw.
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace josi::infer {
+
+struct SamplingParams {
+  float temperature = 0.45f;  // <= 0: greedy (argmax)
+  int32_t top_k = 0;          // 0: off
+  float top_p = 0.9f;         // 1: off
+  float min_p = 0.0f;         // 0: off
+  float repeat_penalty = 1.0f;  // 1: off; > 1 discourages tokens seen in the last `repeat_last_n`
+  int32_t repeat_last_n = 64;
+  uint64_t seed = 0;
+
+  // Throws josi::Error (usage) for values outside their ranges.
+  void check() const;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(SamplingParams params);
+  // `history`: the tokens so far (prompt and generated), for the penalty.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+
+ private:
+  struct Candidate {
+    int32_t id;
+    float logit;
+  };
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;
+  std::vector<float> probs_;
+};
+
+}  // namespace josi::infer

@@ -1,0 +1,129 @@
+#include "kernels/matmul.hpp"
+
+#include <string>
+
+#include "base/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/isa_kernels.hpp"
+
+namespace josi::kernels {
+
+namespace {
+
+using detail::ActFormat;
+using detail::GemmFn;
+using detail::MatmulKernels;
+using formats::GgmlType;
+
+struct TypeKernel {
+  ActFormat act;
+  GemmFn gemm;
+};
+
+// Null gemm: a type matmul cannot multiply.
+TypeKernel kernel_for(const MatmulKernels& k, GgmlType type) {
+  switch (type) {
+    case GgmlType::F32:
+      return {ActFormat::f32, k.f32};
+    case GgmlType::F16:
+      return {ActFormat::f32, k.f16};
+    case GgmlType::BF16:
+      return {ActFormat::f32, k.bf16};
+    case GgmlType::Q8_0:
+      return {ActFormat::q8_32, k.q8_0};
+    case GgmlType::Q4_0:
+      return {ActFormat::q8_32, k.q4_0};
+    case GgmlType::Q5_0:
+      return {ActFormat::q8_32, k.q5_0};
+    case GgmlType::Q5_1:
+      return {ActFormat::q8_32, k.q5_1};
+    case GgmlType::Q4_K:
+      return {ActFormat::q8_256, k.q4_k};
+    case GgmlType::Q5_K:
+      return {ActFormat::q8_256, k.q5_k};
+    case GgmlType::Q6_K:
+      return {ActFormat::q8_256, k.q6_k};
+    default:
+      return {ActFormat::f32, nullptr};
+  }
+}
+
+const MatmulKernels& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512_vnni:
+      return *detail::matmul_kernels_avx512();
+    case Isa::avx2:
+      return *detail::matmul_kernels_avx2();
+    case Isa::scalar:
+      break;
+  }
+  return *detail::matmul_kernels_scalar();
+}
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// isa_kernels.hpp's layouts: q[k], then the block scales, then the sums.
+detail::ActLayout layout_for(ActFormat format, int64_t k) {
+  const auto n = static_cast<size_t>(k);
+  detail::ActLayout l;
+  l.d = n;
+  if (format == ActFormat::q8_32) {
+    l.sums = l.d + n / 32 * sizeof(float);
+    l.stride = round_up(l.sums + n / 32 * sizeof(float), 64);
+  } else {
+    l.sums = l.d + n / 256 * sizeof(float);
+    l.stride = round_up(l.sums + n / 16 * sizeof(int16_t), 64);
+  }
+  return l;
+}
+
+// Rows per parallel task: whole tiles of the fast kernels, enough tasks for
+// the pool to balance, few enough that each task amortises its start.
+constexpr int64_t kRowBlock = 16;
+
+}  // namespace
+
+bool can_matmul(GgmlType type) { return kernel_for(*detail::matmul_kernels_scalar(), type).gemm != nullptr; }
+
+void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
+            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
+  const auto info = formats::ggml_type_info(type);
+  const MatmulKernels& kernels = kernels_for(active_isa());
+  const TypeKernel kernel = kernel_for(kernels, type);
+  if (!kernel.gemm) throw Error("matmul: cannot multiply weights of type " + std::string(info.name));
+  if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)
+    throw Error("matmul: row length " + std::to_string(k) + " is not a positive multiple of " + std::string(info.name) +
+                "'s block size " + std::to_string(info.block_size));
+  if (rows <= 0 || n_tokens <= 0) return;
+
+  detail::GemmArgs args;
+  args.w = static_cast<const uint8_t*>(w);
+  args.row_bytes = *formats::ggml_row_bytes(type, static_cast<uint64_t>(k));
+  args.k = k;
+  args.n_tokens = n_tokens;
+  args.y = y;
+  args.ldy = ldy;
+  if (kernel.act == ActFormat::f32) {
+    args.x = reinterpret_cast<const uint8_t*>(x);
+    args.x_stride = static_cast<size_t>(k) * sizeof(float);
+  } else {
+    args.act = layout_for(kernel.act, k);
+    args.x_stride = args.act.stride;
+    scratch.activations.resize(args.x_stride * static_cast<size_t>(n_tokens));
+    uint8_t* out = scratch.activations.data();
+    const detail::QuantizeFn quantize =
+        kernel.act == ActFormat::q8_32 ? kernels.quantize_q8_32 : kernels.quantize_q8_256;
+    const detail::ActLayout layout = args.act;
+    pool.parallel_for(static_cast<size_t>(n_tokens), 1, [&](size_t begin, size_t end) {
+      for (size_t t = begin; t < end; ++t) quantize(x + t * static_cast<size_t>(k), k, out + t * layout.stride, layout);
+    });
+    args.x = out;
+  }
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  pool.parallel_for(static_cast<size_t>(blocks), 1, [&](size_t begin, size_t end) {
+    const int64_t r1 = static_cast<int64_t>(end) * kRowBlock;
+    kernel.gemm(args, static_cast<int64_t>(begin) * kRowBlock, r1 < rows ? r1 : rows);
+  });
+}
+
+}  // namespace josi::kernels

@@ -1,0 +1,80 @@
+#pragma once
+// How the fast paths walk a row range: tiles of R weight rows × T tokens,
+// each tile one call of Kernel::tile<R, T>(args, row, token) that keeps its
+// R·T accumulators in registers and decodes each weight block once for the
+// T tokens. Included only by the ISA files, each of which gets its own
+// internal copy (everything here has internal linkage; see isa_kernels.hpp).
+//
+// Every output's float sum runs over the blocks in the same order whatever
+// the tile, so the results do not depend on the tiling or the thread split.
+#include <cstdint>
+
+#include "kernels/isa_kernels.hpp"
+
+namespace josi::kernels::detail {
+namespace {
+
+// Rows of a group share the L2 cache while every token tile passes over them.
+constexpr int64_t kGroupBytes = 256 * 1024;
+
+template <class Kernel, int R, int T>
+void row_tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) Kernel::template tile<R, T>(a, r, t);
+  for (; r < r1; ++r) Kernel::template tile<1, T>(a, r, t);
+}
+
+// Kernel::kGemvRows rows at a time for one token (1 for the quantized types:
+// a single stream through memory reads 26-28 GB/s where four interleaved rows
+// read 16); Kernel::kGemmRows × Kernel::kGemmTokens tiles otherwise.
+template <class Kernel>
+void gemm_tiled(const GemmArgs& a, int64_t r0, int64_t r1) {
+  constexpr int R = Kernel::kGemmRows, T = Kernel::kGemmTokens;
+  if (a.n_tokens == 1) {
+    row_tiles<Kernel, Kernel::kGemvRows, 1>(a, r0, r1, 0);
+    return;
+  }
+  int64_t group = kGroupBytes / static_cast<int64_t>(a.row_bytes) / R * R;
+  if (group < R) group = R;
+  for (int64_t g = r0; g < r1; g += group) {
+    const int64_t g1 = g + group < r1 ? g + group : r1;
+    int64_t t = 0;
+    for (; t + T <= a.n_tokens; t += T) row_tiles<Kernel, R, T>(a, g, g1, t);
+    switch (a.n_tokens - t) {
+      case 3:
+        if constexpr (T > 3) row_tiles<Kernel, R, 3>(a, g, g1, t);
+        break;
+      case 2:
+        if constexpr (T > 2) row_tiles<Kernel, R, 2>(a, g, g1, t);
+        break;
+      case 1:
+        row_tiles<Kernel, R, 1>(a, g, g1, t);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// One token's quantized activations (isa_kernels.hpp's layout).
+struct Q8Token {
+  const int8_t* q;
+  const float* d;
+  const float* s;        // 32-blocks
+  const int16_t* bsums;  // 256-blocks
+};
+
+inline Q8Token q8_token(const GemmArgs& a, int64_t t) {
+  const uint8_t* p = a.x + t * static_cast<int64_t>(a.x_stride);
+  return {reinterpret_cast<const int8_t*>(p), reinterpret_cast<const float*>(p + a.act.d),
+          reinterpret_cast<const float*>(p + a.act.sums), reinterpret_cast<const int16_t*>(p + a.act.sums)};
+}
+
+inline const float* f32_token(const GemmArgs& a, int64_t t) {
+  return reinterpret_cast<const float*>(a.x + t * static_cast<int64_t>(a.x_stride));
+}
+
+inline const uint8_t* weight_row(const GemmArgs& a, int64_t r) { return a.w + r * static_cast<int64_t>(a.row_bytes); }
+
+}  // namespace
+}  // namespace josi::kernels::detail

@@ -1,0 +1,82 @@
+#include "kernels/vector_ops.hpp"
+
+#include "formats/dtype.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/isa_kernels.hpp"
+
+namespace josi::kernels {
+
+namespace detail {
+
+namespace {
+
+// The reference path; sums in double like the scalar matmul.
+float scalar_dot_f32(const float* a, const float* b, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(acc);
+}
+
+float scalar_dot_f32_f16(const float* a, const uint16_t* b, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(a[i]) * formats::f16_to_f32(b[i]);
+  return static_cast<float>(acc);
+}
+
+void scalar_axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * formats::f16_to_f32(x[i]);
+}
+
+void scalar_f32_to_f16(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = formats::f32_to_f16(x[i]);
+}
+
+void scalar_dot_f32_f16_rows(const float* a, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n,
+                             float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = scalar_dot_f32_f16(a, rows + j * stride, n);
+}
+
+void scalar_axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t j = 0; j < n_rows; ++j) scalar_axpy_f16(w[j], rows + j * stride, y, n);
+}
+
+}  // namespace
+
+const VectorKernels* vector_kernels_scalar() {
+  static const VectorKernels kernels{scalar_dot_f32,    scalar_dot_f32_f16,      scalar_axpy_f16,
+                                     scalar_f32_to_f16, scalar_dot_f32_f16_rows, scalar_axpy_f16_rows};
+  return &kernels;
+}
+
+}  // namespace detail
+
+namespace {
+
+const detail::VectorKernels& active_kernels() {
+  switch (active_isa()) {
+    case Isa::avx512_vnni:
+      return *detail::vector_kernels_avx512();
+    case Isa::avx2:
+      return *detail::vector_kernels_avx2();
+    case Isa::scalar:
+      break;
+  }
+  return *detail::vector_kernels_scalar();
+}
+
+}  // namespace
+
+float dot_f32(const float* a, const float* b, int64_t n) { return active_kernels().dot_f32(a, b, n); }
+float dot_f32_f16(const float* a, const uint16_t* b_f16, int64_t n) {
+  return active_kernels().dot_f32_f16(a, b_f16, n);
+}
+void axpy_f16(float a, const uint16_t* x_f16, float* y, int64_t n) { active_kernels().axpy_f16(a, x_f16, y, n); }
+void f32_to_f16(const float* x, uint16_t* y_f16, int64_t n) { active_kernels().f32_to_f16(x, y_f16, n); }
+void dot_f32_f16_rows(const float* a, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* out) {
+  active_kernels().dot_f32_f16_rows(a, rows_f16, stride, rows, n, out);
+}
+void axpy_f16_rows(const float* w, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* y) {
+  active_kernels().axpy_f16_rows(w, rows_f16, stride, rows, n, y);
+}
+
+}  // namespace josi::kernels

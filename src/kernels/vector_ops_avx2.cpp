@@ -1,0 +1,105 @@
+// vector_ops.hpp, AVX2/FMA/F16C path: 8 floats per step; the last n % 8
+// go through a zero-padded buffer.
+#include "kernels/isa_kernels.hpp"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace josi::kernels::detail {
+
+namespace {
+
+// Up to 8 floats / halves from p, the rest zero.
+__m256 load_tail(const float* p, int64_t left) {
+  float buf[8] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(float));
+  return _mm256_loadu_ps(buf);
+}
+__m256 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+__m256 load_f16_tail(const uint16_t* p, int64_t left) {
+  uint16_t buf[8] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(uint16_t));
+  return load_f16(buf);
+}
+
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  if (i < n) acc1 = _mm256_fmadd_ps(load_tail(a + i, n - i), load_tail(b + i, n - i), acc1);
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+float dot_f32_f16(const float* a, const uint16_t* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load_f16(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load_f16(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load_f16(b + i), acc0);
+  if (i < n) acc1 = _mm256_fmadd_ps(load_tail(a + i, n - i), load_f16_tail(b + i, n - i), acc1);
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, load_f16(x + i), _mm256_loadu_ps(y + i)));
+  if (i < n) {
+    float buf[8];
+    _mm256_storeu_ps(buf, _mm256_fmadd_ps(av, load_f16_tail(x + i, n - i), load_tail(y + i, n - i)));
+    std::memcpy(y + i, buf, static_cast<size_t>(n - i) * sizeof(float));
+  }
+}
+
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), kRound));
+  if (i < n) {
+    uint16_t buf[8];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(buf), _mm256_cvtps_ph(load_tail(x + i, n - i), kRound));
+    std::memcpy(y + i, buf, static_cast<size_t>(n - i) * sizeof(uint16_t));
+  }
+}
+
+void dot_f32_f16_rows(const float* a, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = dot_f32_f16(a, rows + j * stride, n);
+}
+
+void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
+}
+
+}  // namespace
+
+const VectorKernels* vector_kernels_avx2() {
+  static const VectorKernels kernels{dot_f32, dot_f32_f16, axpy_f16, f32_to_f16, dot_f32_f16_rows, axpy_f16_rows};
+  return &kernels;
+}
+
+}  // namespace josi::kernels::detail
+
+#else
+
+namespace josi::kernels::detail {
+const VectorKernels* vector_kernels_avx2() { return nullptr; }
+}  // namespace josi::kernels::detail
+
+#endif

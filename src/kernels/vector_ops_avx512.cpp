@@ -1,0 +1,122 @@
+// vector_ops.hpp, AVX-512 path: 16 floats per step, the tail masked.
+#include "kernels/isa_kernels.hpp"
+
+#if defined(__x86_64__)
+
+// GCC 12's _mm512_undefined_* self-initialise, which -Wuninitialized flags
+// inside the intrinsics headers once inlined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+namespace josi::kernels::detail {
+
+namespace {
+
+__mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1); }
+
+__m512 load_f16(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+float dot_f32_f16(const float* a, const uint16_t* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load_f16(b + i, 0xffff), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), load_f16(b + i + 16, 0xffff), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), load_f16(b + i, m), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  const __m512 av = _mm512_set1_ps(a);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, load_f16(x + i, m), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_mask_storeu_epi16(y + i, m, h);
+  }
+}
+
+// Four rows at a time share each load of `a`.
+void dot_f32_f16_rows(const float* a, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  int64_t j = 0;
+  for (; j + 4 <= n_rows; j += 4) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512 av = _mm512_maskz_loadu_ps(m, a + i);
+      for (int r = 0; r < 4; ++r) acc[r] = _mm512_fmadd_ps(av, load_f16(rows + (j + r) * stride + i, m), acc[r]);
+    }
+    for (int r = 0; r < 4; ++r) out[j + r] = _mm512_reduce_add_ps(acc[r]);
+  }
+  for (; j < n_rows; ++j) out[j] = dot_f32_f16(a, rows + j * stride, n);
+}
+
+// y in registers, V vectors (up to 128 floats) at a time, across all rows.
+template <int V>
+void axpy_rows_block(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t len, float* y) {
+  __mmask16 m[V];
+  __m512 acc[V];
+  for (int v = 0; v < V; ++v) {
+    m[v] = tail_mask(len - 16 * v);
+    acc[v] = _mm512_maskz_loadu_ps(m[v], y + 16 * v);
+  }
+  for (int64_t j = 0; j < n_rows; ++j) {
+    const __m512 wj = _mm512_set1_ps(w[j]);
+    for (int v = 0; v < V; ++v) acc[v] = _mm512_fmadd_ps(wj, load_f16(rows + j * stride + 16 * v, m[v]), acc[v]);
+  }
+  for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(y + 16 * v, m[v], acc[v]);
+}
+
+void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  using Block = void (*)(const float*, const uint16_t*, int64_t, int64_t, int64_t, float*);
+  static constexpr Block kBlocks[] = {axpy_rows_block<1>, axpy_rows_block<2>, axpy_rows_block<3>, axpy_rows_block<4>,
+                                      axpy_rows_block<5>, axpy_rows_block<6>, axpy_rows_block<7>, axpy_rows_block<8>};
+  for (int64_t i = 0; i < n; i += 128) {
+    const int64_t len = n - i < 128 ? n - i : 128;
+    kBlocks[(len + 15) / 16 - 1](w, rows + i, stride, n_rows, len, y + i);
+  }
+}
+
+}  // namespace
+
+const VectorKernels* vector_kernels_avx512() {
+  static const VectorKernels kernels{dot_f32, dot_f32_f16, axpy_f16, f32_to_f16, dot_f32_f16_rows, axpy_f16_rows};
+  return &kernels;
+}
+
+}  // namespace josi::kernels::detail
+
+#else
+
+namespace josi::kernels::detail {
+const VectorKernels* vector_kernels_avx512() { return nullptr; }
+}  // namespace josi::kernels::detail
+
+#endif

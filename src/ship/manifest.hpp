@@ -1,0 +1,52 @@
+#pragma once
+// The model manifest (../shared/spec/pipeline.md §6): version, base model,
+// publication time, and per role the file name, size, SHA-256, quant and
+// URL. What `josi publish` uploads last and `josi download` trusts only
+// after checking every field, above all that file names are plain names.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace josi::ship {
+
+inline constexpr std::string_view kManifestFile = "josi-v5-manifest.json";
+inline constexpr std::string_view kDefaultPublicUrl = "https://objects.mivalta.com/models";
+inline constexpr std::array<std::string_view, 2> kRoles = {"interpreter", "explainer"};
+
+struct ModelEntry {
+  std::string role;         // "interpreter" | "explainer"
+  std::string file;         // a plain file name
+  uint64_t size_bytes = 0;  // 0: unknown (built-in defaults only)
+  std::string sha256;       // lower-case hex; "": unknown (built-in defaults only)
+  std::string quant;        // "q4_k_m"
+  std::string url;          // where to fetch it; "": beside the manifest
+};
+
+struct Manifest {
+  std::string version = "v5";
+  std::string base_model = "Qwen2.5-1.5B-Instruct";
+  std::string published;  // ISO 8601 UTC
+  std::vector<ModelEntry> models;
+
+  const ModelEntry* find(std::string_view role) const;
+};
+
+// Throws josi::Error naming `source` and the field for anything malformed:
+// not JSON, a missing or mistyped field, a checksum that is not 64 hex
+// digits, a URL that is not http(s) or file, and a file name that is not a
+// plain name ("../x", "a/b", ".hidden").
+Manifest parse_manifest(std::string_view text, const std::string& source);
+std::string manifest_json(const Manifest& manifest);  // pretty-printed, ends with a newline
+
+// What the app falls back to when no manifest can be fetched: the file names
+// and URLs under `base_url`, sizes and checksums unknown.
+Manifest default_manifest(std::string_view base_url);
+
+std::string model_file_name(std::string_view role, std::string_view quant);  // josi-v5-<role>-<quant>.gguf
+// Letters, digits, '.', '_', '-', '+'; not starting with '.'; at most 255 bytes.
+bool is_plain_file_name(std::string_view name);
+std::string iso_time_now();  // "2025-01-31T12:00:00Z"
+
+}  // namespace josi::ship

@@ -1,0 +1,439 @@
+// The inference engine on the tiny preset (real Qwen tokenizer, random
+// weights): the F32 path against a plain double-precision forward pass written
+// here from the Hugging Face safetensors; every weight type's fast paths
+// against the scalar reference; batch against token-by-token; generation,
+// logits and bench through the CLI; and the bad inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "base/error.hpp"
+#include "formats/dtype.hpp"
+#include "formats/gguf.hpp"
+#include "formats/safetensors.hpp"
+#include "infer/context.hpp"
+#include "infer/generator.hpp"
+#include "json/json.hpp"
+#include "kernels/cpu_features.hpp"
+#include "support/test_support.hpp"
+#include "text/chat_template.hpp"
+
+using josi::test::run_josi;
+using josi::test::TempDir;
+namespace fs = std::filesystem;
+namespace infer = josi::infer;
+namespace kernels = josi::kernels;
+
+namespace {
+
+class Inference : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const auto tok = josi::test::qwen_tokenizer_json();
+    ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
+    auto r = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", hf().string(), "--seed", "5",
+                       "--dtype", "f32"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_josi({"export-gguf", hf().string(), "--outfile", gguf("f32").string(), "--outtype", "f32"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* type : {"f16", "bf16"}) {
+      r = run_josi({"export-gguf", hf().string(), "--outfile", gguf(type).string(), "--outtype", type});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    for (const char* type : {"Q8_0", "Q4_0", "Q5_0", "Q5_1", "Q4_K_S", "Q5_K_S", "Q6_K", "Q4_K_M"}) {
+      r = run_josi({"quantize", gguf("f32").string(), gguf(type).string(), type, "--keep-f16"});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static fs::path hf() { return dir_->path() / "hf"; }
+  static fs::path gguf(const std::string& type) { return dir_->path() / ("tiny-" + type + ".gguf"); }
+  static fs::path work() { return dir_->path(); }
+  static TempDir* dir_;
+};
+TempDir* Inference::dir_ = nullptr;
+
+// Restores the kernels' path when a test that switched it ends.
+struct IsaGuard {
+  kernels::Isa saved = kernels::active_isa();
+  ~IsaGuard() { kernels::set_active_isa(saved); }
+};
+
+std::vector<kernels::Isa> supported_isas() {
+  std::vector<kernels::Isa> out;
+  for (auto isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512_vnni})
+    if (kernels::isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+std::vector<float> all_logits(const fs::path& model_path, const std::vector<int32_t>& tokens, size_t threads = 2) {
+  infer::Model model(model_path);
+  josi::base::ThreadPool pool(threads);
+  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()));
+  const auto logits = context.eval(tokens, infer::Logits::all);
+  return {logits.begin(), logits.end()};
+}
+
+// max |a - b| / max |b|
+double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+  }
+  return diff / scale;
+}
+
+// --- A plain forward pass, written for this test only -------------------------
+// Straight from the Qwen2 definition (formats.md): doubles everywhere, the
+// weights read from the Hugging Face safetensors. K and V pass through F16 as
+// the engine's cache stores them. `biases` = false gives the llama layers,
+// whose HF weights use the same rotate-half RoPE.
+class ReferenceQwen2 {
+ public:
+  explicit ReferenceQwen2(const fs::path& dir, bool biases = true) : weights_(dir), biases_(biases) {
+    const auto config = josi::json::Json::parse(josi::test::read_text(dir / "config.json"));
+    hidden_ = config["hidden_size"];
+    layers_ = config["num_hidden_layers"];
+    heads_ = config["num_attention_heads"];
+    kv_heads_ = config["num_key_value_heads"];
+    theta_ = config["rope_theta"];
+    eps_ = config["rms_norm_eps"];
+    head_dim_ = hidden_ / heads_;
+  }
+
+  std::vector<float> logits(const std::vector<int32_t>& tokens) {
+    const int n = static_cast<int>(tokens.size());
+    const auto& embed = weights_.at("model.embed_tokens.weight");
+    const int vocab = static_cast<int>(embed.shape[0]);
+    std::vector<std::vector<double>> x(n);
+    for (int t = 0; t < n; ++t) x[t] = row(embed, tokens[t]);
+    for (int l = 0; l < layers_; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      std::vector<std::vector<double>> q(n), k(n), v(n);
+      for (int t = 0; t < n; ++t) {
+        const auto xn = norm(x[t], p + "input_layernorm.weight");
+        q[t] = linear(p + "self_attn.q_proj", xn, biases_);
+        k[t] = linear(p + "self_attn.k_proj", xn, biases_);
+        v[t] = linear(p + "self_attn.v_proj", xn, biases_);
+        rope(q[t], t);
+        rope(k[t], t);
+        for (auto* kv : {&k[t], &v[t]})
+          for (double& e : *kv) e = josi::formats::f16_to_f32(josi::formats::f32_to_f16(static_cast<float>(e)));
+      }
+      for (int t = 0; t < n; ++t) {
+        std::vector<double> attn(hidden_, 0.0);
+        for (int h = 0; h < heads_; ++h) {
+          const int g = h / (heads_ / kv_heads_);
+          std::vector<double> w(t + 1);
+          double max = -1e300, sum = 0;
+          for (int j = 0; j <= t; ++j) {
+            double s = 0;
+            for (int d = 0; d < head_dim_; ++d) s += q[t][h * head_dim_ + d] * k[j][g * head_dim_ + d];
+            w[j] = s / std::sqrt(static_cast<double>(head_dim_));
+            max = std::max(max, w[j]);
+          }
+          for (double& e : w) sum += (e = std::exp(e - max));
+          for (int j = 0; j <= t; ++j)
+            for (int d = 0; d < head_dim_; ++d) attn[h * head_dim_ + d] += w[j] / sum * v[j][g * head_dim_ + d];
+        }
+        add(x[t], linear(p + "self_attn.o_proj", attn, false));
+        const auto hn = norm(x[t], p + "post_attention_layernorm.weight");
+        auto gate = linear(p + "mlp.gate_proj", hn, false);
+        const auto up = linear(p + "mlp.up_proj", hn, false);
+        for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1 + std::exp(-gate[i])) * up[i];
+        add(x[t], linear(p + "mlp.down_proj", gate, false));
+      }
+    }
+    std::vector<float> out;
+    for (int t = 0; t < n; ++t) {
+      const auto xn = norm(x[t], "model.norm.weight");
+      for (int r = 0; r < vocab; ++r) {
+        const float* e = reinterpret_cast<const float*>(embed.data) + static_cast<size_t>(r) * hidden_;
+        double s = 0;
+        for (int i = 0; i < hidden_; ++i) s += e[i] * xn[i];
+        out.push_back(static_cast<float>(s));
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<double> row(const josi::formats::TensorView& t, int64_t r) const {
+    const int64_t cols = t.shape.back();
+    const float* p = reinterpret_cast<const float*>(t.data) + r * cols;
+    return {p, p + cols};
+  }
+  std::vector<double> norm(const std::vector<double>& x, const std::string& weight) const {
+    double ms = 0;
+    for (double e : x) ms += e * e;
+    const double scale = 1 / std::sqrt(ms / static_cast<double>(x.size()) + eps_);
+    const auto w = row(weights_.at(weight), 0);
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * scale * w[i];
+    return y;
+  }
+  std::vector<double> linear(const std::string& name, const std::vector<double>& x, bool bias) const {
+    const auto& w = weights_.at(name + ".weight");
+    std::vector<double> y(static_cast<size_t>(w.shape[0]));
+    for (int64_t r = 0; r < w.shape[0]; ++r) {
+      const auto wr = row(w, r);
+      for (size_t i = 0; i < x.size(); ++i) y[r] += wr[i] * x[i];
+    }
+    if (bias) {
+      const auto b = row(weights_.at(name + ".bias"), 0);
+      for (size_t i = 0; i < y.size(); ++i) y[i] += b[i];
+    }
+    return y;
+  }
+  void rope(std::vector<double>& v, int pos) const {
+    const int half = head_dim_ / 2;
+    for (size_t h = 0; h < v.size() / head_dim_; ++h) {
+      double* x = &v[h * head_dim_];
+      for (int j = 0; j < half; ++j) {
+        const double a = pos * std::pow(theta_, -2.0 * j / head_dim_);
+        const double x0 = x[j], x1 = x[j + half];
+        x[j] = x0 * std::cos(a) - x1 * std::sin(a);
+        x[j + half] = x0 * std::sin(a) + x1 * std::cos(a);
+      }
+    }
+  }
+  static void add(std::vector<double>& x, const std::vector<double>& y) {
+    for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
+  }
+
+  josi::formats::SafetensorsModel weights_;
+  bool biases_;
+  int hidden_ = 0, layers_ = 0, heads_ = 0, kv_heads_ = 0, head_dim_ = 0;
+  double theta_ = 0, eps_ = 0;
+};
+
+const std::vector<int32_t> kTokens = {151644, 872, 198, 40, 1366, 264, 220, 19, 20, 9383, 1598, 3351, 151645, 198};
+
+}  // namespace
+
+TEST_F(Inference, F32MatchesAnIndependentForwardPass) {
+  const auto expected = ReferenceQwen2(hf()).logits(kTokens);
+  IsaGuard guard;
+  for (auto isa : supported_isas()) {
+    kernels::set_active_isa(isa);
+    const auto got = all_logits(gguf("f32"), kTokens);
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_LT(relative_difference(got, expected), 1e-4) << kernels::isa_name(isa);
+  }
+}
+
+TEST_F(Inference, LlamaInterleavedRopeMatchesTheIndependentForwardPass) {
+  // The tiny model relabelled as llama: the export permutes Q/K rows so the
+  // engine's interleaved RoPE must equal rotate-half on the original weights.
+  const auto dir = work() / "llama";
+  fs::create_directories(dir);
+  for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) fs::copy(hf() / f, dir / f);
+  auto config = josi::json::Json::parse(josi::test::read_text(hf() / "config.json"));
+  config["architectures"] = {"LlamaForCausalLM"};
+  config["model_type"] = "llama";
+  josi::test::write_text(dir / "config.json", config.dump());
+  const auto out = work() / "llama.gguf";
+  auto r = run_josi({"export-gguf", dir.string(), "--outfile", out.string(), "--outtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(infer::Model(out).hparams().rope, infer::RopeStyle::interleaved);
+  EXPECT_LT(relative_difference(all_logits(out, kTokens), ReferenceQwen2(dir, false).logits(kTokens)), 1e-4);
+}
+
+TEST_F(Inference, EveryWeightTypeFastPathsMatchTheScalarReference) {
+  IsaGuard guard;
+  kernels::set_active_isa(kernels::Isa::scalar);
+  const auto f32 = all_logits(gguf("f32"), kTokens);
+  for (const char* type : {"f32", "f16", "bf16", "Q8_0", "Q4_0", "Q5_0", "Q5_1", "Q4_K_S", "Q5_K_S", "Q6_K", "Q4_K_M"}) {
+    kernels::set_active_isa(kernels::Isa::scalar);
+    const auto scalar = all_logits(gguf(type), kTokens);
+    // Quantization error relative to the F32 model, per type (measured, with margin).
+    const double budget = std::string(type).find("Q4") == 0 ? 0.25 : std::string(type).find("Q5") == 0 ? 0.12 : 0.06;
+    EXPECT_LT(relative_difference(scalar, f32), budget) << type;
+    for (auto isa : supported_isas()) {
+      kernels::set_active_isa(isa);
+      // Each matmul agrees with the scalar path to ~3e-7 (kernels_test); end
+      // to end a last-bit difference can flip one rounding downstream: an F16
+      // rounding in the KV cache (2^-11 relative) for float weights, or for
+      // quantized weights an 8-bit activation rounding (one step, 1/127 of a
+      // block's maximum), which moves logits by up to ~0.5% of their range.
+      const double tolerance = std::string(type).find('Q') == 0 ? 2e-2 : 1e-4;
+      EXPECT_LT(relative_difference(all_logits(gguf(type), kTokens), scalar), tolerance) << type << " " << kernels::isa_name(isa);
+    }
+  }
+}
+
+TEST_F(Inference, GreedyGenerationAgreesTokenForTokenAcrossPaths) {
+  IsaGuard guard;
+  const auto tokenizer = josi::text::Tokenizer::load(gguf("Q4_K_M"));
+  const auto prompt = josi::text::encode_chatml(tokenizer, {{"user", "I want a 45 minute run today"}}, true);
+  for (const char* type : {"Q4_K_M", "Q8_0", "f16"}) {
+    infer::Model model(gguf(type));
+    std::vector<std::vector<int32_t>> outputs;
+    for (auto isa : supported_isas()) {
+      kernels::set_active_isa(isa);
+      josi::base::ThreadPool pool(2);
+      infer::Context context(model, pool, 256);
+      infer::GenerateOptions options;
+      options.sampling.temperature = 0;
+      options.max_new_tokens = 24;
+      options.stop_tokens = {-1};  // never stop early: random weights
+      outputs.push_back(infer::generate(context, tokenizer, prompt, options).tokens);
+      EXPECT_EQ(outputs.back().size(), 24u);
+    }
+    for (const auto& o : outputs) EXPECT_EQ(o, outputs.front()) << type;
+  }
+}
+
+TEST_F(Inference, OneBatchEqualsTokenByToken) {
+  for (const char* type : {"f32", "Q4_K_M"}) {
+    infer::Model model(gguf(type));
+    josi::base::ThreadPool pool(2);
+    const auto batch = all_logits(gguf(type), kTokens);
+    infer::Context context(model, pool, 64);
+    const size_t vocab = static_cast<size_t>(model.hparams().n_vocab);
+    for (size_t t = 0; t < kTokens.size(); ++t) {
+      const auto logits = context.eval(std::span<const int32_t>(&kTokens[t], 1));
+      const std::vector<float> one(logits.begin(), logits.end());
+      const std::vector<float> expected(batch.begin() + static_cast<std::ptrdiff_t>(t * vocab),
+                                        batch.begin() + static_cast<std::ptrdiff_t>((t + 1) * vocab));
+      EXPECT_LT(relative_difference(one, expected), 1e-5) << type << " position " << t;
+    }
+  }
+}
+
+TEST_F(Inference, ContextCapIsEnforced) {
+  infer::Model model(gguf("Q8_0"));
+  josi::base::ThreadPool pool(1);
+  infer::Context context(model, pool, 8);
+  context.eval(std::span<const int32_t>(kTokens.data(), 6));
+  try {
+    context.eval(std::span<const int32_t>(kTokens.data(), 3));
+    FAIL() << "expected an error";
+  } catch (const josi::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("do not fit in the context"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(context.n_past(), 6);
+  EXPECT_THROW(context.eval(std::vector<int32_t>{static_cast<int32_t>(model.hparams().n_vocab)}), josi::Error);
+}
+
+TEST_F(Inference, GenerateStreamsAnAnswer) {
+  auto r = run_josi({"generate", gguf("Q4_K_M").string(), "--prompt", "What is Zone 2?", "--greedy", "--max-tokens", "12",
+                     "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("12 tokens in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped by max_tokens"), std::string::npos) << r.err;
+  // Greedy is deterministic; a seeded sampler is too, and differs from greedy.
+  auto again = run_josi({"generate", gguf("Q4_K_M").string(), "--prompt", "What is Zone 2?", "--greedy", "--max-tokens", "12"});
+  EXPECT_EQ(again.out, r.out);
+  const std::vector<std::string> sampled = {"generate", gguf("Q4_K_M").string(), "--prompt", "What is Zone 2?",
+                                            "--temperature", "1.5", "--top-p", "1", "--seed", "3", "--max-tokens", "12"};
+  auto s1 = run_josi(sampled), s2 = run_josi(sampled);
+  ASSERT_EQ(s1.exit_code, 0) << s1.err;
+  EXPECT_EQ(s1.out, s2.out);
+  EXPECT_NE(s1.out, r.out);
+
+  // --messages takes a training line: the final answer is dropped and regenerated.
+  const auto messages = work() / "line.json";
+  josi::test::write_text(messages, R"({"messages": [{"role": "system", "content": "You are Josi."},
+    {"role": "user", "content": "What is Zone 2?"}, {"role": "assistant", "content": "Easy aerobic running."}]})");
+  auto m = run_josi({"generate", gguf("Q4_K_M").string(), "--messages", messages.string(), "--greedy", "--max-tokens", "4"});
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  const auto system = work() / "system.txt";
+  josi::test::write_text(system, "You are Josi.");
+  auto p = run_josi({"generate", gguf("Q4_K_M").string(), "--prompt", "What is Zone 2?", "--system", system.string(),
+                     "--greedy", "--max-tokens", "4"});
+  EXPECT_EQ(p.out, m.out);
+}
+
+TEST_F(Inference, LogitsCommandWritesEveryPosition) {
+  const auto out = work() / "logits.bin";
+  auto r = run_josi({"logits", gguf("f32").string(), "--tokens", "151644,872,198,40", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bytes = josi::test::read_text(out);
+  ASSERT_EQ(bytes.size(), 4u * 151936 * 4);
+  std::vector<float> got(bytes.size() / 4);
+  std::memcpy(got.data(), bytes.data(), bytes.size());
+  EXPECT_LT(relative_difference(got, all_logits(gguf("f32"), {151644, 872, 198, 40})), 1e-6);
+  EXPECT_EQ(run_josi({"logits", gguf("f32").string(), "--tokens", "1,x", "--out", out.string()}).exit_code, 2);
+  auto big = run_josi({"logits", gguf("f32").string(), "--tokens", "999999", "--out", (work() / "no.bin").string()});
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.err.find("outside the vocabulary"), std::string::npos) << big.err;
+  EXPECT_FALSE(fs::exists(work() / "no.bin"));
+}
+
+TEST_F(Inference, BenchReportsSpeedAndBandwidth) {
+  auto r = run_josi({"bench", gguf("Q4_K_M").string(), "--pp", "16", "--tg", "4", "--repetitions", "1", "--threads", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = josi::json::Json::parse(r.out);
+  EXPECT_GT(j["pp_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["copy_bandwidth_bytes_per_s"].get<double>(), 1e8);
+  EXPECT_GT(j["bandwidth_share"].get<double>(), 0);
+  EXPECT_LT(j["bandwidth_share"].get<double>(), 1.5);
+  EXPECT_EQ(j["threads"], 2);
+}
+
+// --- Bad input -----------------------------------------------------------------
+
+// A copy of `in` with metadata and tensors changed by `edit`.
+void rewrite(const fs::path& in, const fs::path& out,
+             const std::function<void(std::string& name, std::vector<uint64_t>& dims, bool& keep)>& edit_tensor,
+             const std::function<void(josi::formats::GgufWriter&)>& edit_metadata = {}) {
+  auto file = std::make_shared<josi::formats::GgufFile>(in);
+  josi::formats::GgufWriter writer(file->version());
+  for (const auto& [key, value] : file->metadata()) writer.set(key, value);
+  if (edit_metadata) edit_metadata(writer);
+  for (const auto& t : file->tensors()) {
+    std::string name = t.name;
+    auto dims = t.dims;
+    bool keep = true;
+    edit_tensor(name, dims, keep);
+    if (!keep) continue;
+    const auto* info = &t;
+    writer.add_tensor(name, dims, t.type, [file, info](std::string& o) {
+      o.append(reinterpret_cast<const char*>(file->tensor_data(*info)), info->nbytes);
+    });
+  }
+  writer.write(out);
+}
+
+TEST_F(Inference, BadModelsGiveOneClearError) {
+  const auto check = [&](const fs::path& model, const std::string& expected) {
+    auto r = run_josi({"generate", model.string(), "--prompt", "hi", "--max-tokens", "1"});
+    EXPECT_EQ(r.exit_code, 1) << model;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(model.filename().string()), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  const auto keep_all = [](std::string&, std::vector<uint64_t>&, bool&) {};
+  const auto gpt2 = work() / "gpt2.gguf";
+  rewrite(gguf("Q8_0"), gpt2, keep_all,
+          [](auto& w) { w.set("general.architecture", josi::formats::GgufValue::string("gpt2")); });
+  check(gpt2, "architecture 'gpt2' is not supported");
+
+  const auto missing = work() / "missing.gguf";
+  rewrite(gguf("Q8_0"), missing, [](std::string& name, auto&, bool& keep) { keep = name != "blk.1.ffn_down.weight"; });
+  check(missing, "missing tensor blk.1.ffn_down.weight");
+
+  const auto transposed = work() / "transposed.gguf";
+  rewrite(gguf("f32"), transposed, [](std::string& name, std::vector<uint64_t>& dims, bool&) {
+    if (name == "blk.0.ffn_gate.weight") std::swap(dims[0], dims[1]);
+  });
+  check(transposed, "tensor blk.0.ffn_gate.weight has shape [512, 256], expected [256, 512]");
+
+  const auto no_heads = work() / "no-heads.gguf";
+  rewrite(gguf("Q8_0"), no_heads, keep_all, [](auto& w) { w.remove("qwen2.attention.head_count"); });
+  check(no_heads, "qwen2.attention.head_count");
+}
+
+TEST_F(Inference, APromptLongerThanTheContextIsRefused) {
+  auto r = run_josi({"generate", gguf("Q8_0").string(), "--prompt", "a long question about my training plan", "--ctx", "8"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("but the context holds 8"), std::string::npos) << r.err;
+  auto flags = run_josi({"generate", gguf("Q8_0").string(), "--prompt", "hi", "--top-p", "0"});
+  EXPECT_EQ(flags.exit_code, 2) << flags.err;
+  EXPECT_EQ(run_josi({"generate", gguf("Q8_0").string()}).exit_code, 2);
+}

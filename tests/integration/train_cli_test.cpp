@@ -1,0 +1,311 @@
+// josi train and josi merge end to end on the tiny preset (pipeline.md §2-3):
+// training on a dozen examples drives the completion loss toward zero and
+// greedy generation then reproduces the targets; a run killed mid-way and
+// resumed gives the same metrics and adapter as an uninterrupted one; the
+// outputs are the seed's; merge feeds export-gguf; bad input stops before
+// any long work.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "formats/peft_adapter.hpp"
+#include "formats/safetensors.hpp"
+#include "json/json.hpp"
+#include "support/test_support.hpp"
+#include "text/tokenizer.hpp"
+#include "train/evaluation.hpp"
+#include "train/qwen2_model.hpp"
+#include "train/training_data.hpp"
+
+namespace fs = std::filesystem;
+using josi::json::Json;
+using josi::test::read_text;
+using josi::test::run_josi;
+using josi::test::TempDir;
+using josi::test::write_text;
+
+namespace {
+
+// A dozen interpreter examples: four sports x three durations. Each user
+// turn repeats its two cues, so the tiny random base (two layers, no
+// trained attention) can route them to the answer within a few dozen steps.
+std::string dozen_examples() {
+  std::string text;
+  for (const char* sport : {"run", "bike", "ski", "strength"}) {
+    for (int minutes : {30, 45, 60}) {
+      std::string user;
+      for (int i = 0; i < 6; ++i) user += std::string(i ? " " : "") + sport;
+      for (int i = 0; i < 6; ++i) user += " " + std::to_string(minutes);
+      Json target = {{"action", "create_workout"}, {"sport", sport}, {"time_available_min", minutes}};
+      Json line = {{"messages",
+                    {{{"role", "system"}, {"content", "Josi"}},
+                     {{"role", "user"}, {"content", user}},
+                     {{"role", "assistant"}, {"content", target.dump()}}}}};
+      text += line.dump() + "\n";
+    }
+  }
+  return text;
+}
+
+std::vector<Json> read_jsonl(const fs::path& path) {
+  std::vector<Json> lines;
+  std::string text = read_text(path);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    lines.push_back(josi::json::parse(text.substr(start, end - start), path.string()));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::vector<std::string> common_flags(const fs::path& dir) {
+  return {"--mode", "interpreter", "--base_model", (dir / "base").string(), "--train_data", (dir / "train.jsonl").string(),
+          "--val_data", (dir / "val.jsonl").string(), "--device", "cpu", "--no_wandb"};
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Test programs run side by side on few cores: OpenMP workers that spin
+    // while waiting (libgomp's default) would starve the other josi runs.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+    dir_ = new TempDir();
+    const fs::path& d = dir_->path();
+    auto r = run_josi({"init-base", "--preset", "tiny", "--tokenizer", josi::test::qwen_tokenizer_json().string(), "--out",
+                       (d / "base").string(), "--seed", "1", "--dtype", "f32"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // A random model's logits stay within about +-5 (weights ~ N(0, 0.02)),
+    // so no token can become likely; a final norm of 6 stands in for the
+    // output scale of a trained model.
+    {
+      josi::formats::SafetensorsFile random(d / "base" / "model.safetensors");
+      josi::formats::SafetensorsWriter scaled;
+      for (const auto& t : random.tensors()) {
+        std::string bytes(reinterpret_cast<const char*>(t.data), t.nbytes);
+        if (t.name == "model.norm.weight") {
+          std::vector<float> six(static_cast<size_t>(t.numel()), 6.0f);
+          bytes.assign(reinterpret_cast<const char*>(six.data()), t.nbytes);
+        }
+        scaled.add_bytes(t.name, t.dtype, t.shape, bytes);
+      }
+      scaled.write(d / "scaled.safetensors");
+    }
+    fs::rename(d / "scaled.safetensors", d / "base" / "model.safetensors");
+    const std::string examples = dozen_examples();
+    write_text(d / "train.jsonl", examples);
+    std::string val;
+    size_t line = 0, start = 0;
+    for (size_t end; (end = examples.find('\n', start)) != std::string::npos; start = end + 1, ++line)
+      if (line == 1 || line == 10) val += examples.substr(start, end - start + 1);
+    write_text(d / "val.jsonl", val);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static TempDir* dir_;
+};
+TempDir* TrainCli::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(TrainCli, ADozenExamplesAreLearnedAndGreedyGenerationReproducesThem) {
+  const fs::path& d = dir_->path();
+  const fs::path run = d / "learn";
+  auto r = run_josi(concat(concat({"train"}, common_flags(d)), {"--output_dir", run.string(), "--epochs", "30", "--lr", "4e-3", "--lora_dropout",
+                                             "0", "--batch_size", "4", "--grad_accum", "1", "--early_stopping_patience", "0"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("12 of 12 examples used"), std::string::npos) << r.out;
+
+  const auto metrics = read_jsonl(run / "metrics.jsonl");
+  ASSERT_FALSE(metrics.empty());
+  EXPECT_GT(metrics.front()["loss"].get<double>(), 5.0);
+  const Json summary = josi::json::parse(read_text(run / "training_metrics.json"), "training_metrics.json");
+  EXPECT_LT(summary["best_eval_loss"].get<double>(), 0.05);
+  EXPECT_EQ(summary["best_eval_token_accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(summary["total_steps"].get<int64_t>(), 90);
+  EXPECT_EQ(summary["epochs_completed"].get<double>(), 30.0);
+
+  // Greedy decoding with the saved adapter writes every training target.
+  auto tokenizer = josi::text::Tokenizer::load(d / "base" / "tokenizer.json");
+  josi::train::Qwen2Model model(d / "base", torch::kCPU, torch::kFloat);
+  model.attach_lora(josi::formats::PeftAdapter(run / "lora_weights"));
+  auto data = josi::train::tokenize_dataset(d / "train.jsonl", josi::data::DatasetMode::interpreter, tokenizer, 2048);
+  int reproduced = 0;
+  for (const auto& e : data.examples) {
+    std::vector<int32_t> prompt(e.ids.begin(), e.ids.begin() + e.prompt_tokens);
+    auto out = josi::train::greedy_generate(model, prompt, 40, tokenizer.token_id("<|im_end|>"));
+    reproduced += out == std::vector<int32_t>(e.ids.begin() + e.prompt_tokens, e.ids.end());
+  }
+  EXPECT_EQ(reproduced, 12);
+}
+
+TEST_F(TrainCli, ARunWritesTheSeedsOutputs) {
+  const fs::path& d = dir_->path();
+  const fs::path run = d / "outputs";
+  auto r = run_josi(concat(concat({"train"}, common_flags(d)), {"--output_dir", run.string(), "--max_steps", "5", "--batch_size", "4",
+                                             "--grad_accum", "1", "--lr", "1e-3"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json config = josi::json::parse(read_text(run / "training_config.json"), "training_config.json");
+  for (const char* key : {"mode", "base_model", "train_data", "val_data", "timestamp", "lora_r", "lora_alpha", "lora_dropout",
+                          "target_modules", "learning_rate", "num_train_epochs", "per_device_train_batch_size",
+                          "gradient_accumulation_steps", "max_seq_length", "warmup_ratio", "lr_scheduler_type",
+                          "max_grad_norm", "eval_steps", "save_total_limit", "early_stopping_patience",
+                          "early_stopping_threshold", "total_steps", "warmup_steps"})
+    EXPECT_TRUE(config.contains(key)) << key;
+  EXPECT_EQ(config["lora_r"], 16);
+  EXPECT_EQ(config["lora_alpha"], 32.0);
+  EXPECT_EQ(config["target_modules"].size(), 7u);
+  EXPECT_EQ(config["warmup_steps"], 1);  // ceil(5 * 0.05)
+  const Json summary = josi::json::parse(read_text(run / "training_metrics.json"), "training_metrics.json");
+  for (const char* key : {"train_loss", "best_eval_loss", "total_steps", "epochs_completed"}) EXPECT_TRUE(summary.contains(key)) << key;
+
+  // Metrics: one line per step, one per evaluation (every step here: 12 / (4 x 1 x 4) < 1).
+  const auto metrics = read_jsonl(run / "metrics.jsonl");
+  EXPECT_EQ(metrics.size(), 10u);
+  EXPECT_EQ(metrics[0]["learning_rate"].get<double>(), 0.0);  // warmup starts at zero
+  EXPECT_TRUE(metrics[1].contains("eval_token_accuracy"));
+  // At most three checkpoints; the adapters are PEFT directories.
+  int checkpoints = 0;
+  for (const auto& entry : fs::directory_iterator(run)) checkpoints += entry.path().filename().string().rfind("checkpoint-", 0) == 0;
+  EXPECT_EQ(checkpoints, 3);
+  for (const char* dir : {"lora_weights", "final"}) {
+    const Json adapter = josi::json::parse(read_text(run / dir / "adapter_config.json"), "adapter_config.json");
+    EXPECT_EQ(adapter["peft_type"], "LORA");
+    EXPECT_EQ(adapter["task_type"], "CAUSAL_LM");
+    EXPECT_EQ(adapter["base_model_name_or_path"], fs::absolute(d / "base").lexically_normal().string());
+    EXPECT_EQ(josi::formats::PeftAdapter(run / dir).pairs().size(), 14u);
+  }
+  EXPECT_TRUE(fs::exists(run / "final" / "tokenizer.json"));
+  EXPECT_EQ(read_text(run / "loss_curve.svg").rfind("<svg", 0), 0u);
+  EXPECT_NE(read_text(run / "loss_curve.svg").find("<polyline"), std::string::npos);
+
+  // merge -> a complete model directory, which export-gguf converts.
+  r = run_josi({"merge", "--lora_path", (run / "lora_weights").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("14 adapted weights"), std::string::npos) << r.out;
+  for (const char* file : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+    EXPECT_TRUE(fs::exists(run / "merged" / file)) << file;
+  r = run_josi({"export-gguf", (run / "merged").string(), "--outfile", (d / "merged.gguf").string(), "--outtype", "f16"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(TrainCli, AKilledRunResumesToTheSameMetricsAndAdapter) {
+  const fs::path& d = dir_->path();
+  const std::vector<std::string> settings = {"--max_steps", "9", "--batch_size", "2", "--grad_accum", "2", "--lr", "2e-3"};
+  auto r = run_josi(concat(concat(concat({"train"}, common_flags(d)), settings), {"--output_dir", (d / "whole").string()}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // The same run, killed once its fourth checkpoint is on disk.
+  std::vector<std::string> args = concat(concat({"train"}, concat(common_flags(d), settings)), {"--output_dir", (d / "cut").string()});
+  std::vector<char*> argv = {const_cast<char*>(JOSI_BINARY)};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (freopen("/dev/null", "w", stdout) == nullptr || freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
+    execv(JOSI_BINARY, argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(d / "cut" / "checkpoint-4" / "trainer_state.json") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  EXPECT_FALSE(fs::exists(d / "cut" / "training_metrics.json"));
+
+  r = run_josi({"train", "--resume", (d / "cut").string(), "--lr", "1e-3"});
+  EXPECT_EQ(r.exit_code, 2);  // the saved settings cannot change
+  EXPECT_NE(r.err.find("--resume continues a run with its saved settings"), std::string::npos) << r.err;
+  r = run_josi({"train", "--resume", (d / "cut").string(), "--no_wandb"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming from"), std::string::npos) << r.out;
+
+  const auto whole = read_jsonl(d / "whole" / "metrics.jsonl");
+  const auto cut = read_jsonl(d / "cut" / "metrics.jsonl");
+  ASSERT_EQ(whole.size(), cut.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    for (const char* key : {"step", "loss", "learning_rate", "grad_norm", "tokens", "eval_loss", "eval_token_accuracy"}) {
+      ASSERT_EQ(whole[i].contains(key), cut[i].contains(key)) << i << " " << key;
+      if (whole[i].contains(key)) {
+        EXPECT_EQ(whole[i][key], cut[i][key]) << "line " << i << " " << key;
+      }
+    }
+  }
+  EXPECT_EQ(read_text(d / "whole" / "lora_weights" / "adapter_model.safetensors"),
+            read_text(d / "cut" / "lora_weights" / "adapter_model.safetensors"));
+  const Json a = josi::json::parse(read_text(d / "whole" / "training_metrics.json"), "whole");
+  const Json b = josi::json::parse(read_text(d / "cut" / "training_metrics.json"), "cut");
+  for (const char* key : {"train_loss", "best_eval_loss", "total_steps", "epochs_completed", "best_checkpoint"})
+    EXPECT_EQ(a[key], b[key]) << key;
+}
+
+TEST_F(TrainCli, BadInputStopsBeforeAnyLongWork) {
+  const fs::path& d = dir_->path();
+  auto expect_error = [&](std::vector<std::string> args, const std::string& message, int code) {
+    auto r = run_josi(args);
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
+  };
+  auto train_flags = [&](const std::string& out) { return concat({"train"}, concat(common_flags(d), {"--output_dir", (d / out).string()})); };
+
+  // Missing base files.
+  fs::create_directories(d / "empty-base");
+  fs::copy_file(d / "base" / "config.json", d / "empty-base" / "config.json");
+  auto args = train_flags("bad1");
+  args[std::find(args.begin(), args.end(), "--base_model") - args.begin() + 1] = (d / "empty-base").string();
+  expect_error(args, "empty-base", 3);
+  args[std::find(args.begin(), args.end(), "--base_model") - args.begin() + 1] = (d / "nowhere").string();
+  expect_error(args, "--base_model", 3);
+
+  // Data with no usable examples; explainer data under --mode interpreter.
+  write_text(d / "unusable.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n");
+  args = train_flags("bad2");
+  args[std::find(args.begin(), args.end(), "--train_data") - args.begin() + 1] = (d / "unusable.jsonl").string();
+  expect_error(args, "unusable.jsonl: no usable training examples", 1);
+  write_text(d / "explainer.jsonl",
+             R"({"messages": [{"role": "user", "content": "Why easy?"}, {"role": "assistant", "content": "You rode hard yesterday."}]})"
+             "\n");
+  args[std::find(args.begin(), args.end(), "--train_data") - args.begin() + 1] = (d / "explainer.jsonl").string();
+  expect_error(args, "looks like explainer data, not --mode interpreter", 1);
+  EXPECT_TRUE(fs::is_empty(d / "bad2"));  // nothing written but the empty run directory
+
+  // An existing run directory is never overwritten; --mode is needed.
+  fs::create_directories(d / "taken");
+  write_text(d / "taken" / "keep.txt", "mine");
+  expect_error(train_flags("taken"), "already exists and is not empty", 3);
+  EXPECT_EQ(read_text(d / "taken" / "keep.txt"), "mine");
+  expect_error({"train", "--device", "cpu"}, "--mode is required", 2);
+  expect_error({"train", "--resume", (d / "taken").string()}, "no training_config.json", 3);
+
+  // Adapters for another base model: a layer this base lacks, a shape it does not have.
+  josi::formats::LoraConfig lora;
+  lora.r = 2;
+  lora.target_modules = {"q_proj"};
+  lora.base_model_name_or_path = (d / "base").string();
+  auto pair = [](int layer, int64_t in) {
+    const std::string key = "base_model.model.model.layers." + std::to_string(layer) + ".self_attn.q_proj.lora_";
+    return std::vector<josi::formats::AdapterTensor>{
+        {key + "A.weight", josi::formats::DType::F32, {2, in}, std::string(static_cast<size_t>(2 * in * 4), '\0')},
+        {key + "B.weight", josi::formats::DType::F32, {in, 2}, std::string(static_cast<size_t>(in * 2 * 4), '\0')}};
+  };
+  josi::formats::write_peft_adapter(d / "deep-adapter", lora, pair(5, 256));
+  expect_error({"merge", "--lora_path", (d / "deep-adapter").string()}, "which " + (d / "base").string() + " does not have", 1);
+  josi::formats::write_peft_adapter(d / "wide-adapter", lora, pair(0, 512));
+  expect_error({"merge", "--lora_path", (d / "wide-adapter").string(), "--output_path", (d / "wide-merged").string()},
+               "(an adapter for another base model?)", 1);
+  EXPECT_FALSE(fs::exists(d / "wide-merged"));
+}

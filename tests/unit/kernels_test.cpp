@@ -1,0 +1,428 @@
+// Compute kernels (src/kernels/): the scalar matmul against dequantized
+// weights times the float activations in double precision, every fast path
+// against the scalar one, the vector ops, f32 -> f16 rounding, ISA selection
+// and errors.
+//
+// Tolerances. Fast vs scalar: both paths compute the same integer dot
+// products from the same 8-bit activations, so they differ only in the order
+// of float additions and in float rounding of the block scales' products;
+// the bound is 2e-6 · S with S = Σ_i (|w_i| + |z_i|)·|x_i|, where z is the
+// weight with its quant set to zero (the block's offset, e.g. −dmin·m for
+// Q4_K), because offsets and levels are summed separately and may cancel.
+// Scalar vs exact: activation quantization moves each x_i by at most half a
+// step, max|x| / 254 of its block, so |error| ≤ Σ_i |w_i|·step_i/2 plus the
+// same float term.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "formats/dtype.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/isa_kernels.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/vector_ops.hpp"
+#include "quant/block_quant.hpp"
+
+namespace {
+
+using josi::formats::GgmlType;
+using josi::kernels::Isa;
+namespace kernels = josi::kernels;
+
+const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
+                           GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+std::string name(GgmlType t) { return std::string(josi::formats::ggml_type_info(t).name); }
+int64_t block_size(GgmlType t) { return static_cast<int64_t>(josi::formats::ggml_type_info(t).block_size); }
+size_t row_bytes(GgmlType t, int64_t k) { return *josi::formats::ggml_row_bytes(t, static_cast<uint64_t>(k)); }
+bool is_float(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+// Activations are quantized in blocks of this many (1: not quantized).
+int64_t act_block(GgmlType t) { return is_float(t) ? 1 : t >= GgmlType::Q2_K && t <= GgmlType::Q8_K ? 256 : 32; }
+
+std::vector<Isa> fast_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::avx2, Isa::avx512_vnni})
+    if (kernels::isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+// Restores the active ISA when a test is done with it.
+class IsaGuard {
+ public:
+  IsaGuard() : saved_(kernels::active_isa()) {}
+  ~IsaGuard() { kernels::set_active_isa(saved_); }
+
+ private:
+  Isa saved_;
+};
+
+// Gaussian data with occasional outliers, as real weights and activations have.
+std::vector<float> random_floats(std::mt19937& rng, int64_t n, float scale = 1.f) {
+  std::normal_distribution<float> normal(0.f, scale);
+  std::uniform_int_distribution<int> pick(0, 49);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& f : v) f = normal(rng) * (pick(rng) == 0 ? 8.f : 1.f);
+  return v;
+}
+
+struct Weights {
+  GgmlType type;
+  int64_t rows, k;
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;   // dequantized, rows × k
+  std::vector<float> offsets;  // dequantized with every quant set to zero
+};
+
+// The quant bits of one row's blocks set to zero, keeping scales and mins.
+void zero_quants(GgmlType t, uint8_t* row, int64_t k) {
+  const auto info = josi::formats::ggml_type_info(t);
+  const int64_t nb = k / static_cast<int64_t>(info.block_size);
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* p = row + b * static_cast<int64_t>(info.type_size);
+    switch (t) {
+      case GgmlType::Q8_0:
+        std::memset(p + 2, 0, 32);
+        break;
+      case GgmlType::Q4_0:
+        std::memset(p + 2, 0, 16);
+        break;
+      case GgmlType::Q5_0:
+        std::memset(p + 2, 0, 20);
+        break;
+      case GgmlType::Q5_1:
+        std::memset(p + 4, 0, 20);
+        break;
+      case GgmlType::Q4_K:
+        std::memset(p + 16, 0, 128);
+        break;
+      case GgmlType::Q5_K:
+        std::memset(p + 16, 0, 160);
+        break;
+      case GgmlType::Q6_K:
+        std::memset(p, 0, 192);
+        break;
+      default:
+        std::memset(p, 0, info.type_size);
+        break;
+    }
+  }
+}
+
+Weights make_weights(std::mt19937& rng, GgmlType t, int64_t rows, int64_t k) {
+  Weights w{t, rows, k, {}, {}, {}};
+  const size_t rb = row_bytes(t, k);
+  w.bytes.resize(rb * static_cast<size_t>(rows));
+  w.values.resize(static_cast<size_t>(rows * k));
+  w.offsets.resize(static_cast<size_t>(rows * k));
+  std::vector<uint8_t> zeroed(rb);
+  for (int64_t r = 0; r < rows; ++r) {
+    // Rows of different magnitudes and signs of offset, like real layers.
+    const auto x = random_floats(rng, k, 0.02f * static_cast<float>(1 + r % 3));
+    uint8_t* row = w.bytes.data() + r * rb;
+    josi::quant::quantize_row(t, x.data(), row, k);
+    josi::quant::dequantize_row(t, row, w.values.data() + r * k, k);
+    std::memcpy(zeroed.data(), row, rb);
+    zero_quants(t, zeroed.data(), k);
+    josi::quant::dequantize_row(t, zeroed.data(), w.offsets.data() + r * k, k);
+  }
+  return w;
+}
+
+// y = W x through kernels::matmul with the active ISA; ldy = rows + 3 and
+// the padding must stay untouched.
+std::vector<float> run_matmul(josi::base::ThreadPool& pool, const Weights& w, const std::vector<float>& x,
+                              int64_t n_tokens) {
+  const int64_t ldy = w.rows + 3;
+  std::vector<float> y(static_cast<size_t>(ldy * n_tokens), -12345.f);
+  kernels::MatmulScratch scratch;
+  kernels::matmul(pool, w.type, w.bytes.data(), w.rows, w.k, x.data(), n_tokens, y.data(), ldy, scratch);
+  std::vector<float> out(static_cast<size_t>(w.rows * n_tokens));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < w.rows; ++r) out[t * w.rows + r] = y[t * ldy + r];
+    for (int64_t r = w.rows; r < ldy; ++r) EXPECT_EQ(y[t * ldy + r], -12345.f) << "padding written";
+  }
+  return out;
+}
+
+// S of the header comment for row r, token t.
+double magnitude(const Weights& w, const std::vector<float>& x, int64_t r, int64_t t) {
+  double s = 0;
+  for (int64_t i = 0; i < w.k; ++i)
+    s += (std::fabs(double{w.values[r * w.k + i]}) + std::fabs(double{w.offsets[r * w.k + i]})) *
+         std::fabs(double{x[t * w.k + i]});
+  return s;
+}
+
+TEST(Matmul, ScalarMatchesDequantizedWeightsTimesExactActivations) {
+  IsaGuard guard;
+  kernels::set_active_isa(Isa::scalar);
+  josi::base::ThreadPool pool(2);
+  std::mt19937 rng(11);
+  for (GgmlType t : kTypes) {
+    const int64_t k = 512, rows = 9, n_tokens = 3, ab = act_block(t);
+    const Weights w = make_weights(rng, t, rows, k);
+    const auto x = random_floats(rng, k * n_tokens);
+    const auto y = run_matmul(pool, w, x, n_tokens);
+    for (int64_t tok = 0; tok < n_tokens; ++tok) {
+      for (int64_t r = 0; r < rows; ++r) {
+        double exact = 0, quant_bound = 0;
+        for (int64_t b = 0; b < k / ab; ++b) {
+          float amax = 0;
+          for (int64_t i = b * ab; i < (b + 1) * ab; ++i) amax = std::max(amax, std::fabs(x[tok * k + i]));
+          const double half_step = ab == 1 ? 0 : amax / 254.0 * 1.0001;
+          for (int64_t i = b * ab; i < (b + 1) * ab; ++i) {
+            exact += double{w.values[r * k + i]} * x[tok * k + i];
+            quant_bound += std::fabs(double{w.values[r * k + i]}) * half_step;
+          }
+        }
+        const double bound = quant_bound + 2e-6 * magnitude(w, x, r, tok);
+        EXPECT_NEAR(y[tok * rows + r], exact, bound) << name(t) << " row " << r << " token " << tok;
+      }
+    }
+  }
+}
+
+TEST(Matmul, FastPathsMatchScalar) {
+  IsaGuard guard;
+  josi::base::ThreadPool pool(2);
+  std::mt19937 rng(5);
+  double worst = 0;  // largest |fast − scalar| / S seen, for the log
+  for (GgmlType t : kTypes) {
+    const int64_t bs = std::max<int64_t>(block_size(t), 32);
+    std::vector<int64_t> ks{bs, 3 * bs, 7 * bs};
+    if (is_float(t)) ks.insert(ks.end(), {1, 15, 37});  // any length, the vector tails
+    for (int64_t k : ks) {
+      for (int64_t rows : {1, 5, 19, 70}) {
+        const Weights w = make_weights(rng, t, rows, k);
+        for (int64_t n_tokens : {1, 2, 3, 5, 17}) {
+          const auto x = random_floats(rng, k * n_tokens);
+          kernels::set_active_isa(Isa::scalar);
+          const auto expected = run_matmul(pool, w, x, n_tokens);
+          for (Isa isa : fast_isas()) {
+            kernels::set_active_isa(isa);
+            const auto y = run_matmul(pool, w, x, n_tokens);
+            for (int64_t tok = 0; tok < n_tokens; ++tok) {
+              for (int64_t r = 0; r < rows; ++r) {
+                const double s = magnitude(w, x, r, tok);
+                const double diff = std::fabs(double{y[tok * rows + r]} - expected[tok * rows + r]);
+                worst = std::max(worst, s > 0 ? diff / s : diff);
+                ASSERT_LE(diff, 2e-6 * s) << name(t) << " " << kernels::isa_name(isa) << " k " << k << " rows " << rows
+                                          << " tokens " << n_tokens << " row " << r << " token " << tok;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("largest |fast - scalar| / S: %.3g (bound 2e-6)\n", worst);
+}
+
+// The fast quantizers must give the scalar one's bytes, or the paths could
+// not be compared exactly.
+TEST(Matmul, QuantizedActivationsAreIdenticalOnEveryPath) {
+  std::mt19937 rng(3);
+  const int64_t k = 7 * 256;
+  auto x = random_floats(rng, k);
+  std::fill(x.begin() + 256, x.begin() + 512, 0.f);  // an all-zero block
+  x[600] = 1e-30f;                                   // a tiny one
+  const josi::kernels::detail::ActLayout q32{static_cast<size_t>(k), static_cast<size_t>(k + k / 32 * 4),
+                                             static_cast<size_t>(k + k / 32 * 8)};
+  const josi::kernels::detail::ActLayout q256{static_cast<size_t>(k), static_cast<size_t>(k + k / 256 * 4),
+                                              static_cast<size_t>(k + k / 256 * 4 + k / 16 * 2)};
+  std::vector<uint8_t> expect32(q32.stride), expect256(q256.stride);
+  const auto* scalar = josi::kernels::detail::matmul_kernels_scalar();
+  scalar->quantize_q8_32(x.data(), k, expect32.data(), q32);
+  scalar->quantize_q8_256(x.data(), k, expect256.data(), q256);
+  for (Isa isa : fast_isas()) {
+    const auto* fast = isa == Isa::avx2 ? josi::kernels::detail::matmul_kernels_avx2()
+                                        : josi::kernels::detail::matmul_kernels_avx512();
+    std::vector<uint8_t> got32(q32.stride), got256(q256.stride);
+    fast->quantize_q8_32(x.data(), k, got32.data(), q32);
+    fast->quantize_q8_256(x.data(), k, got256.data(), q256);
+    EXPECT_EQ(got32, expect32) << kernels::isa_name(isa);
+    EXPECT_EQ(got256, expect256) << kernels::isa_name(isa);
+  }
+}
+
+TEST(Matmul, ManyThreadsGiveTheSameResultAsOne) {
+  josi::base::ThreadPool one(1), three(3);
+  std::mt19937 rng(8);
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q8_0, GgmlType::F16}) {
+    const Weights w = make_weights(rng, t, 75, 512);
+    const auto x = random_floats(rng, 512 * 9);
+    EXPECT_EQ(run_matmul(one, w, x, 9), run_matmul(three, w, x, 9)) << name(t);
+  }
+}
+
+TEST(Matmul, RejectsTypesItCannotMultiplyAndBadRowLengths) {
+  josi::base::ThreadPool pool(1);
+  kernels::MatmulScratch scratch;
+  std::vector<uint8_t> w(4096);
+  std::vector<float> x(512), y(64);
+  for (GgmlType t : kTypes) EXPECT_TRUE(kernels::can_matmul(t)) << name(t);
+  EXPECT_FALSE(kernels::can_matmul(GgmlType::Q4_1));
+  EXPECT_FALSE(kernels::can_matmul(GgmlType::Q8_K));
+  try {
+    kernels::matmul(pool, GgmlType::Q4_1, w.data(), 1, 32, x.data(), 1, y.data(), 1, scratch);
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "matmul: cannot multiply weights of type Q4_1");
+  }
+  try {
+    kernels::matmul(pool, GgmlType::Q4_K, w.data(), 1, 288, x.data(), 1, y.data(), 1, scratch);
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "matmul: row length 288 is not a positive multiple of Q4_K's block size 256");
+  }
+}
+
+TEST(CpuFeatures, ScalarIsAlwaysThereAndUnsupportedPathsAreRefused) {
+  IsaGuard guard;
+  EXPECT_TRUE(kernels::isa_supported(Isa::scalar));
+  EXPECT_TRUE(kernels::isa_supported(kernels::best_isa()));
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni})
+    EXPECT_EQ(kernels::isa_from_name(kernels::isa_name(isa)), isa);
+  try {
+    kernels::isa_from_name("sse9");
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "unknown instruction set \"sse9\" (scalar, avx2 or avx512_vnni)");
+  }
+  kernels::set_active_isa(Isa::scalar);
+  EXPECT_EQ(kernels::active_isa(), Isa::scalar);
+  for (Isa isa : {Isa::avx2, Isa::avx512_vnni}) {
+    if (kernels::isa_supported(isa)) continue;
+    EXPECT_THROW(kernels::set_active_isa(isa), josi::Error);
+  }
+  std::printf("best instruction set here: %s\n", std::string(kernels::isa_name(kernels::best_isa())).c_str());
+}
+
+// ---------------------------------------------------------------------------
+// Vector ops.
+
+std::vector<uint16_t> to_f16(const std::vector<float>& v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = josi::formats::f32_to_f16(v[i]);
+  return out;
+}
+
+TEST(VectorOps, FastPathsMatchScalar) {
+  IsaGuard guard;
+  std::mt19937 rng(21);
+  for (int64_t n : {1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 65, 128, 131, 1000}) {
+    const auto a = random_floats(rng, n), b = random_floats(rng, n), y0 = random_floats(rng, n);
+    const auto b16 = to_f16(b);
+    double s = 0, s16 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      s += std::fabs(double{a[i]} * b[i]);
+      s16 += std::fabs(double{a[i]} * josi::formats::f16_to_f32(b16[i]));
+    }
+    kernels::set_active_isa(Isa::scalar);
+    const float dot = kernels::dot_f32(a.data(), b.data(), n);
+    const float dot16 = kernels::dot_f32_f16(a.data(), b16.data(), n);
+    auto axpy = y0;
+    kernels::axpy_f16(0.37f, b16.data(), axpy.data(), n);
+    for (Isa isa : fast_isas()) {
+      kernels::set_active_isa(isa);
+      const std::string where = std::string(kernels::isa_name(isa)) + " n " + std::to_string(n);
+      EXPECT_NEAR(kernels::dot_f32(a.data(), b.data(), n), dot, 1e-6 * s) << where;
+      EXPECT_NEAR(kernels::dot_f32_f16(a.data(), b16.data(), n), dot16, 1e-6 * s16) << where;
+      auto y = y0;
+      kernels::axpy_f16(0.37f, b16.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i) {
+        // Fused (one rounding) against a·x then + (two): half an ulp of a·x
+        // and of each result apart, at most 3·2^-24·(|y| + |a·x|).
+        const double tol = 1.8e-7 * (std::fabs(double{y0[i]}) + std::fabs(0.37 * josi::formats::f16_to_f32(b16[i])));
+        EXPECT_NEAR(y[i], axpy[i], tol) << where << " i " << i;
+      }
+    }
+  }
+}
+
+// The attention forms: rows of a strided F16 cache against the per-row ops.
+TEST(VectorOps, RowFormsMatchOneCallPerRowOnEveryPath) {
+  IsaGuard guard;
+  std::mt19937 rng(13);
+  for (int64_t n : {5, 16, 64, 128, 131, 300}) {
+    for (int64_t n_rows : {1, 3, 4, 9}) {
+      const int64_t stride = n + 7;
+      const auto a = random_floats(rng, n), w = random_floats(rng, n_rows), y0 = random_floats(rng, n);
+      const auto cache = to_f16(random_floats(rng, stride * n_rows));
+      kernels::set_active_isa(Isa::scalar);
+      std::vector<float> dots(static_cast<size_t>(n_rows)), sum = y0;
+      for (int64_t j = 0; j < n_rows; ++j) {
+        dots[j] = kernels::dot_f32_f16(a.data(), cache.data() + j * stride, n);
+        kernels::axpy_f16(w[j], cache.data() + j * stride, sum.data(), n);
+      }
+      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni}) {
+        if (!kernels::isa_supported(isa)) continue;
+        kernels::set_active_isa(isa);
+        const std::string where =
+            std::string(kernels::isa_name(isa)) + " n " + std::to_string(n) + " rows " + std::to_string(n_rows);
+        std::vector<float> got(static_cast<size_t>(n_rows)), y = y0;
+        kernels::dot_f32_f16_rows(a.data(), cache.data(), stride, n_rows, n, got.data());
+        kernels::axpy_f16_rows(w.data(), cache.data(), stride, n_rows, n, y.data());
+        for (int64_t j = 0; j < n_rows; ++j) {
+          double s = 0;
+          for (int64_t i = 0; i < n; ++i) s += std::fabs(a[i] * josi::formats::f16_to_f32(cache[j * stride + i]));
+          EXPECT_NEAR(got[j], dots[j], 1e-6 * s) << where << " row " << j;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          // Per row each side rounds a·x and the sum (or the fused sum) once:
+          // at most 3·2^-24·S per row and side, S = |y| + Σ|w·x|.
+          double s = std::fabs(y0[i]);
+          for (int64_t j = 0; j < n_rows; ++j) s += std::fabs(w[j] * josi::formats::f16_to_f32(cache[j * stride + i]));
+          EXPECT_NEAR(y[i], sum[i], 3.6e-7 * static_cast<double>(n_rows) * s) << where << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+// f32 -> f16 against formats::f32_to_f16 (round to nearest even) on every
+// half, the midpoints between neighbours (ties) and one float either side of
+// them, subnormals, overflow, infinities and NaNs, and random bit patterns.
+TEST(VectorOps, F32ToF16RoundsLikeTheReferenceOnEveryPath) {
+  IsaGuard guard;
+  std::vector<float> x;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float v = josi::formats::f16_to_f32(static_cast<uint16_t>(h));
+    x.push_back(v);
+    if (std::isnan(v) || std::isinf(v)) continue;
+    const float next = josi::formats::f16_to_f32(static_cast<uint16_t>(h + 1));
+    if (std::isnan(next) || (h & 0x7fff) == 0x7fff) continue;
+    const float mid = std::isinf(next) ? 65520.f * std::copysign(1.f, v) : (v + next) / 2;  // exact in f32
+    x.push_back(mid);
+    x.push_back(std::nextafter(mid, 0.f));
+    x.push_back(std::nextafter(mid, 2 * mid + 1));
+  }
+  for (float v : {1e-45f, -1e-45f, 1e-40f, 5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f, 65519.996f, 65520.f, 1e10f,
+                  -1e10f, INFINITY, -INFINITY, NAN, -NAN})
+    x.push_back(v);
+  std::mt19937 rng(2);
+  for (int i = 0; i < 200000; ++i) x.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));
+  std::vector<uint16_t> expected(x.size());
+  for (size_t i = 0; i < x.size(); ++i) expected[i] = josi::formats::f32_to_f16(x[i]);
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni}) {
+    if (!kernels::isa_supported(isa)) continue;
+    kernels::set_active_isa(isa);
+    // Odd offsets and lengths exercise the vector tails.
+    for (size_t off : {size_t{0}, size_t{3}}) {
+      std::vector<uint16_t> got(x.size() - off);
+      kernels::f32_to_f16(x.data() + off, got.data(), static_cast<int64_t>(got.size()));
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], expected[i + off]) << kernels::isa_name(isa) << " x = " << x[i + off] << " bits " << std::hex
+                                             << std::bit_cast<uint32_t>(x[i + off]);
+    }
+  }
+}
+
+}  // namespace
