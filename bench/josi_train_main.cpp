@@ -3,12 +3,8 @@
 // GPU machine that has a PyTorch installation but nothing else josi needs
 // (no CMake, no libcurl or OpenSSL for the other commands), so the GPU
 // benchmark times the real `josi train`.
-#include <CLI/CLI.hpp>
-
-#include <iostream>
-
-#include "base/error.hpp"
 #include "cli/commands.hpp"
+#include "cli/run_cli.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"josi (training commands only)", "josi"};
@@ -16,13 +12,5 @@ int main(int argc, char** argv) {
   josi::cli::register_init_base(app);
   josi::cli::register_train(app);
   josi::cli::register_merge(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const josi::Error& e) {
-    std::cerr << "josi: error: " << e.what() << "\n";
-    return static_cast<int>(e.code());
-  }
-  return 0;
+  return josi::cli::run_cli(app, argc, argv);
 }

@@ -41,8 +41,8 @@ build_josi() {
   [ "$(nm -DC "$torch_dir/lib/libc10.so" | grep -c "std::__cxx11::basic_string")" -gt 0 ] && abi=1
   local flags=(${JOSI_CXXFLAGS:-} -std=c++20 -O2 -DNDEBUG -w -D_GLIBCXX_USE_CXX11_ABI="$abi" -I"$root/src" -I"$kit/include" -I"$kit/generated"
                -isystem "$torch_dir/include" -isystem "$torch_dir/include/torch/csrc/api/include")
-  local sources=("$root"/src/{base,json,formats,text,data,train}/*.cpp "$kit"/generated/embedded/*.cpp
-                 "$root"/src/cli/{train,merge,init_base,options}.cpp "$root/bench/josi_train_main.cpp")
+  local sources=("$root"/src/{base,json,formats,text,data,lora,train}/*.cpp "$kit"/generated/embedded/*.cpp
+                 "$root"/src/cli/{train,merge,init_base,options,run_cli}.cpp "$root/bench/josi_train_main.cpp")
   local objs="$out.objs" s
   for s in "${sources[@]}"; do mkdir -p "$objs$(dirname "$s")"; done
   printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} "$cxx" "${flags[@]}" -c {} -o "$objs{}.o" || return 1
