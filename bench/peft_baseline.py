@@ -82,7 +82,7 @@ def main() -> None:
         "peak_allocated_bytes": torch.cuda.max_memory_allocated(),
         "peak_reserved_bytes": torch.cuda.max_memory_reserved(),
         "device_used_bytes": total - free,
-        "last_loss": float(loss) * ACCUM,
+        "last_loss": float(loss.detach()) * ACCUM,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
     }))
 

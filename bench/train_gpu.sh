@@ -9,11 +9,11 @@
 # come in a kit made beforehand on a Debian machine:
 #   bench/train_gpu.sh kit KIT_DIR          # Debian: headers, static libraries, tokenizer.json
 #   bench/train_gpu.sh run KIT_DIR OUT_DIR  # GPU machine: build, model, data, both runs -> OUT_DIR/results.json
-#   bench/train_gpu.sh build KIT_DIR TORCH_DIR OUT_BINARY  # only the build
-# `run` builds bench/josi_train_main.cpp (josi with init-base, train and merge)
-# against the libtorch inside the PyTorch installation, with the compiler
-# alone (the machine may have no CMake); a machine with the Debian packages
-# builds the full josi with CMake instead (docs/architecture.md, "CUDA build").
+#   bench/train_gpu.sh build KIT_DIR TORCH_DIR OUT_BINARY  # only the build of josi-train
+# `run` builds josi-train (the executable `josi train` runs) against the
+# libtorch inside the PyTorch installation, with the compiler alone (the
+# machine may have no CMake); a machine with the Debian packages builds josi
+# and josi-train with CMake instead (docs/architecture.md, "The CUDA build").
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 steps="${JOSI_BENCH_STEPS:-4}"
@@ -32,8 +32,9 @@ make_kit() {
   du -sh "$kit"
 }
 
-# Compiles josi's training path with the compiler alone: every source of the
-# layers it uses, in parallel, linked against the PyTorch installation's libtorch.
+# Compiles josi-train with the compiler alone: every source of the layers it
+# uses, in parallel, linked against the PyTorch installation's libtorch.
+# JOSI_CXXFLAGS adds compiler and linker flags.
 build_josi() {
   local kit torch_dir="$2" out="$3" cxx="${CXX:-g++}" abi=0
   kit="$(cd "$1" && pwd)"
@@ -41,8 +42,8 @@ build_josi() {
   [ "$(nm -DC "$torch_dir/lib/libc10.so" | grep -c "std::__cxx11::basic_string")" -gt 0 ] && abi=1
   local flags=(${JOSI_CXXFLAGS:-} -std=c++20 -O2 -DNDEBUG -w -D_GLIBCXX_USE_CXX11_ABI="$abi" -I"$root/src" -I"$kit/include" -I"$kit/generated"
                -isystem "$torch_dir/include" -isystem "$torch_dir/include/torch/csrc/api/include")
-  local sources=("$root"/src/{base,json,formats,text,data,lora,train}/*.cpp "$kit"/generated/embedded/*.cpp
-                 "$root"/src/cli/{train,merge,init_base,options,run_cli}.cpp "$root/bench/josi_train_main.cpp")
+  local sources=("$root"/src/{base,json,formats,text,data,train}/*.cpp "$kit"/generated/embedded/*.cpp
+                 "$root"/src/cli/{train,josi_train_main,run_cli,options}.cpp)
   local objs="$out.objs" s
   for s in "${sources[@]}"; do mkdir -p "$objs$(dirname "$s")"; done
   printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -I{} "$cxx" "${flags[@]}" -c {} -o "$objs{}.o" || return 1
@@ -81,7 +82,7 @@ run_bench() {
   cat "$out/env.txt"
   local torch_dir; torch_dir=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
   local start=$SECONDS
-  (build_josi "$kit" "$torch_dir" "$work/josi" >"$out/build.log" 2>&1; echo $? >"$out/build.rc") &
+  (build_josi "$kit" "$torch_dir" "$work/josi-train" >"$out/build.log" 2>&1; echo $? >"$out/build.rc") &
   local build_pid=$!
   make_model "$kit" "$work/base" >"$out/model.log" 2>&1 || { echo "bench: model creation failed"; tail "$out/model.log"; }
   python3 "$root/bench/long_examples.py" 64 "$work/train.jsonl"
@@ -92,7 +93,7 @@ run_bench() {
   local smi=(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200)
   if [ "$(cat "$out/build.rc")" = 0 ]; then
     "${smi[@]}" >"$out/smi_josi.txt" & local smi_pid=$!
-    timeout 300 "$work/josi" train --mode explainer --base_model "$work/base" --train_data "$work/train.jsonl" \
+    timeout 300 "$work/josi-train" train --mode explainer --base_model "$work/base" --train_data "$work/train.jsonl" \
       --val_data "$work/val.jsonl" --output_dir "$work/run" --device cuda --max_steps "$steps" --no_wandb >"$out/josi_train.log" 2>&1
     echo "josi train rc $?"; kill "$smi_pid"; tail -4 "$out/josi_train.log"
     cp "$work/run"/{metrics.jsonl,training_metrics.json,training_config.json} "$out/" 2>/dev/null

@@ -37,7 +37,9 @@ class ChunkedLmLoss : public torch::autograd::Function<ChunkedLmLoss> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto grad = ctx->get_saved_variables()[0];
-    torch::Tensor hidden_grad = grad.defined() ? grad * grads[0].to(grad.scalar_type()) : torch::Tensor();
+    // Scaled in f32: the incoming factor is 1 / (completion tokens), which bf16 would round.
+    torch::Tensor hidden_grad =
+        grad.defined() ? (grad.to(torch::kFloat) * grads[0]).to(grad.scalar_type()) : torch::Tensor();
     return {hidden_grad, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };

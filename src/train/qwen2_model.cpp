@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <limits>
 
 #include "base/error.hpp"
 #include "formats/safetensors.hpp"

@@ -90,12 +90,17 @@ text::Tokenizer check_base_model(const fs::path& dir) {
   return tokenizer;
 }
 
-void create_run_dir(const fs::path& dir) {
+// A new run directory must not hold anything yet: nothing of the user's is overwritten.
+void check_new_run_dir(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
     throw Error("--output_dir " + dir.string() + " already exists and is not empty (choose another, or --resume " +
                     dir.string() + " to continue it)",
                 ExitCode::io);
+}
+
+void create_run_dir(const fs::path& dir) {
+  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("--output_dir " + dir.string() + ": cannot create: " + ec.message(), ExitCode::io);
   base::check_output_path(dir / "training_config.json");
@@ -184,10 +189,11 @@ TrainResult train(const TrainRequest& request, std::ostream& out) {
   if (request.resume) {
     if (!fs::is_directory(o.output_dir)) throw Error("--resume " + o.output_dir.string() + ": not a directory", ExitCode::io);
   } else {
-    create_run_dir(o.output_dir);
+    check_new_run_dir(o.output_dir);
   }
   const TokenizedDataset train_set = tokenize_dataset(o.train_data, o.mode, tokenizer, o.max_seq_length);
   const TokenizedDataset val_set = tokenize_dataset(o.val_data, o.mode, tokenizer, o.max_seq_length);
+  if (!request.resume) create_run_dir(o.output_dir);
   out << "train data " << o.train_data.string() << ": " << describe(train_set.counts) << "\n";
   out << "val data " << o.val_data.string() << ": " << describe(val_set.counts) << "\n";
   for (const auto* set : {&train_set, &val_set})
