@@ -56,6 +56,10 @@ step "5. The tokenizer, read from the GGUF file"
 "$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" "Why is today an easy day? <|im_start|> stays text"
 printf 'athlete text: %s tokens\n' "$("$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" --count "I'm sick, can't train this week")"
 
+step "6. The engine: generation and speed on the tiny Q4_K_M (random weights, so the text is noise)"
+"$josi" generate "$out/josi-tiny-q4_k_m.gguf" --prompt "What is Zone 2?" --max-tokens 16 --seed 1
+"$josi" bench "$out/josi-tiny-q4_k_m.gguf" --pp 128 --tg 16 --repetitions 1
+
 step "Summary"
 echo "datasets validated: 4 sample files; sequential data: $(wc -l < "$out/train_explainer_sequential.jsonl") train + $(wc -l < "$out/val_explainer_sequential.jsonl") val examples"
 echo "coach filters run: postprocess, route, govern, parse-intent, memory extract/merge/patterns, prompt"
