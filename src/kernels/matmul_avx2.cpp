@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "kernels/activation_rows.hpp"
 #include "kernels/tiling.hpp"
 #include "quant/blocks.hpp"
 
@@ -86,23 +87,6 @@ int quantize_block(const float* x, int n, int8_t* q, float& d, int16_t* sums16) 
                         _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
   }
   return hsum_epi32(total);
-}
-
-void quantize_q8_32(const float* x, int64_t k, uint8_t* out, const ActLayout& layout) {
-  auto* q = reinterpret_cast<int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + layout.d);
-  auto* s = reinterpret_cast<float*>(out + layout.sums);
-  for (int64_t b = 0; b < k / 32; ++b) {
-    const int sum = quantize_block(x + 32 * b, 32, q + 32 * b, d[b], nullptr);
-    s[b] = d[b] * static_cast<float>(sum);
-  }
-}
-
-void quantize_q8_256(const float* x, int64_t k, uint8_t* out, const ActLayout& layout) {
-  auto* q = reinterpret_cast<int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + layout.d);
-  auto* bsums = reinterpret_cast<int16_t*>(out + layout.sums);
-  for (int64_t b = 0; b < k / 256; ++b) quantize_block(x + 256 * b, 256, q + 256 * b, d[b], bsums + 16 * b);
 }
 
 // ---------------------------------------------------------------------------
@@ -398,8 +382,8 @@ struct FloatRows {
 }  // namespace
 
 const MatmulKernels* matmul_kernels_avx2() {
-  static const MatmulKernels kernels{quantize_q8_32,
-                                     quantize_q8_256,
+  static const MatmulKernels kernels{quantize_row_q8_32<quantize_block>,
+                                     quantize_row_q8_256<quantize_block>,
                                      gemm_tiled<FloatRows<F32Weights>>,
                                      gemm_tiled<FloatRows<F16Weights>>,
                                      gemm_tiled<FloatRows<BF16Weights>>,
