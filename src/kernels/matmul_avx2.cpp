@@ -9,7 +9,7 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
+#include "kernels/intrinsics.hpp"
 
 #include <cstddef>
 #include <cstring>

@@ -4,7 +4,7 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
+#include "kernels/intrinsics.hpp"
 
 #include <cstring>
 

@@ -3,13 +3,7 @@
 
 #if defined(__x86_64__)
 
-// GCC 12's _mm512_undefined_* self-initialise, which -Wuninitialized flags
-// inside the intrinsics headers once inlined.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "kernels/intrinsics.hpp"
 
 namespace josi::kernels::detail {
 
