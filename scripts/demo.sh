@@ -60,8 +60,35 @@ step "6. The engine: generation and speed on the tiny Q4_K_M (random weights, so
 "$josi" generate "$out/josi-tiny-q4_k_m.gguf" --prompt "What is Zone 2?" --max-tokens 16 --seed 1
 "$josi" bench "$out/josi-tiny-q4_k_m.gguf" --pp 128 --tg 16 --repetitions 1
 
+step "7. The coach turn: a scripted josi chat --jsonl conversation (both roles on the tiny model)"
+# Random weights, so the texts are noise; the constrained interpreter still
+# writes a valid GATCRequest every turn, and the routes follow from it.
+show_turns() {
+  node -e '
+    for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
+      const o = JSON.parse(l), t = o.timings_ms;
+      if (o.error) { console.log("error: " + o.error); continue; }
+      const reply = o.reply === null ? "(request for the engine: " + JSON.stringify(o.request).slice(0, 60) + "...)" : JSON.stringify(o.reply.slice(0, 50));
+      console.log(`${o.route.padEnd(9)} ${o.action.padEnd(15)} valid=${o.interpreter.valid} prefix ${o.cache.interpreter_prefix_tokens} cached, ` +
+        `interpreter ${t.interpreter_prompt.toFixed(0)}+${t.interpreter_generate.toFixed(0)} ms, total ${t.total.toFixed(0)} ms  ${reply}`);
+    }'
+}
+rm -rf "$out/prefix-cache"
+"$josi" chat --interpreter "$out/josi-tiny-q4_k_m.gguf" --jsonl data/samples/chat.jsonl --cache-dir "$out/prefix-cache" \
+  > "$out/chat.out.jsonl" 2> "$out/chat.err"
+grep prefix "$out/chat.err"
+show_turns < "$out/chat.out.jsonl"
+echo "-- again with the same cache directory: the prefixes come from their cache files, the turns repeat exactly"
+"$josi" chat --interpreter "$out/josi-tiny-q4_k_m.gguf" --jsonl data/samples/chat.jsonl --cache-dir "$out/prefix-cache" \
+  > "$out/chat2.out.jsonl" 2> "$out/chat2.err"
+grep prefix "$out/chat2.err"
+node -e '
+  const [a, b] = process.argv.slice(1).map((f) => require("fs").readFileSync(f, "utf8").trim().split("\n").map((l) => { const o = JSON.parse(l); delete o.timings_ms; return JSON.stringify(o); }));
+  console.log(a.every((l, i) => l === b[i]) ? "identical turns" : "turns differ");' "$out/chat.out.jsonl" "$out/chat2.out.jsonl"
+
 step "Summary"
 echo "datasets validated: 4 sample files; sequential data: $(wc -l < "$out/train_explainer_sequential.jsonl") train + $(wc -l < "$out/val_explainer_sequential.jsonl") val examples"
 echo "coach filters run: postprocess, route, govern, parse-intent, memory extract/merge/patterns, prompt"
 echo "tiny model: $f16_bytes bytes F16 -> $(stat -c %s "$out/josi-tiny-q4_k_m.gguf") bytes Q4_K_M"
+echo "coach turns: $(wc -l < "$out/chat.out.jsonl") through josi chat -> $out/chat.out.jsonl"
 echo "outputs in $out"

@@ -11,6 +11,7 @@
 #include "coach/prompt_builder.hpp"
 #include "coach/router.hpp"
 #include "data/system_prompts.hpp"
+#include "text/chat_template.hpp"
 
 namespace josi::cli {
 
@@ -102,6 +103,7 @@ Json memory_patterns(const Json& in) {
 struct PromptOptions {
   std::string interpreter_prompt;
   std::string explainer_prompt;
+  std::shared_ptr<text::Tokenizer> tokenizer;  // counts the budget when given
 };
 
 Json prompt(const Json& in, const PromptOptions& opts) {
@@ -121,7 +123,11 @@ Json prompt(const Json& in, const PromptOptions& opts) {
   if (!request.context.is_object()) throw Error("\"context\": expected a ChatContext object");
   request.message = string_field(in, "message");
   if (in.contains("memory") && !in["memory"].is_null()) request.memory = coach::memory_from_json(in["memory"]);
-  auto built = coach::build_prompt(request);
+  coach::TokenCounter count = coach::approximate_token_count;
+  if (opts.tokenizer) {
+    count = [t = opts.tokenizer](const std::vector<text::ChatMessage>& m) { return text::encode_chatml(*t, m, true).size(); };
+  }
+  auto built = coach::build_prompt(request, count);
   return {{"user", built.user}, {"chatml", built.chatml}};
 }
 
@@ -149,13 +155,19 @@ void register_coach(CLI::App& app) {
 
   auto opts = std::make_shared<PromptOptions>();
   auto paths = std::make_shared<std::pair<std::string, std::string>>();
+  auto tokenizer_path = std::make_shared<std::string>();
   auto* prompt_cmd = add_filter(
       coach, "prompt", "{\"context\", \"message\", \"mode\", \"interpreter\"?, \"memory\"?} -> {\"user\", \"chatml\"}",
       "coach prompt", [opts](const Json& in) { return prompt(in, *opts); });
   prompt_cmd->add_option(flag("interpreter_prompt"), paths->first, "Interpreter system prompt file (default: Josi's own)");
   prompt_cmd->add_option(flag("explainer_prompt"), paths->second,
                          "Explainer sequential system prompt file (default: Josi's own)");
-  prompt_cmd->parse_complete_callback([opts, paths] {
+  prompt_cmd->add_option(flag("tokenizer"), *tokenizer_path,
+                         "tokenizer.json or model .gguf whose tokens count the budget, as josi chat counts "
+                         "(default: an estimate of 4 bytes per token)")
+      ->check(CLI::ExistingFile);
+  prompt_cmd->parse_complete_callback([opts, paths, tokenizer_path] {
+    if (!tokenizer_path->empty()) opts->tokenizer = std::make_shared<text::Tokenizer>(text::Tokenizer::load(*tokenizer_path));
     opts->interpreter_prompt = paths->first.empty()
                                    ? std::string(data::default_system_prompt(data::PromptRole::interpreter))
                                    : data::load_system_prompt(paths->first);

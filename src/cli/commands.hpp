@@ -19,6 +19,7 @@ void register_download(CLI::App& app);            // josi download
 void register_generate(CLI::App& app);            // josi generate
 void register_logits(CLI::App& app);              // josi logits
 void register_bench(CLI::App& app);               // josi bench
+void register_chat(CLI::App& app);                // josi chat
 
 // The exit code of the subcommand that ran (0 unless it set one).
 int exit_code();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/utf8.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "formats/gguf.hpp"
@@ -28,39 +29,6 @@ constexpr size_t kShownElements = 5;   // arrays longer than this are summarised
 constexpr size_t kShownStringBytes = 100;  // text mode cuts longer strings (chat templates)
 constexpr size_t kMaxKeyColumn = 40;
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-  if (n == 0 || (c >= 0xf0 && n != 4) || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  // Overlong three/four-byte forms, UTF-16 surrogates and code points past U+10FFFF.
-  if (c == 0xe0 && b(i + 1) < 0xa0) return 0;
-  if (c == 0xed && b(i + 1) >= 0xa0) return 0;
-  if (c == 0xf0 && b(i + 1) < 0x90) return 0;
-  if (c == 0xf4 && b(i + 1) >= 0x90) return 0;
-  return n;
-}
-
-// For JSON output: python_dumps needs valid UTF-8, token strings need not be.
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    size_t n = utf8_sequence(s, i);
-    if (n == 0) {
-      out += "\xef\xbf\xbd";  // U+FFFD
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
-
 // A quoted, one-line rendering: escapes, \xNN for invalid UTF-8, cut at `limit` bytes.
 std::string quote(std::string_view s, size_t limit = kShownStringBytes) {
   static const char* hex = "0123456789abcdef";
@@ -68,7 +36,7 @@ std::string quote(std::string_view s, size_t limit = kShownStringBytes) {
   size_t i = 0;
   while (i < s.size() && i < limit) {
     auto c = static_cast<unsigned char>(s[i]);
-    size_t n = utf8_sequence(s, i);
+    size_t n = base::utf8_sequence(s, i);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
@@ -149,7 +117,7 @@ Json json_value(const GgufValue& v) {
       return std::isfinite(d) ? Json(d) : Json(nullptr);  // JSON has no NaN or infinity
     }
     case GgufValueType::BOOL: return std::get<bool>(v.value);
-    case GgufValueType::STRING: return valid_utf8(std::get<std::string>(v.value));
+    case GgufValueType::STRING: return base::valid_utf8(std::get<std::string>(v.value));
     case GgufValueType::ARRAY: {
       const GgufArray& a = *std::get<std::shared_ptr<GgufArray>>(v.value);
       Json first = Json::array();
@@ -172,7 +140,7 @@ void info(const std::string& path, bool as_json, bool with_tensors) {
   for (const auto& t : f.tensors()) parameters += t.numel(), bytes += t.nbytes;
 
   if (as_json) {
-    Json out = {{"file", valid_utf8(path)},
+    Json out = {{"file", base::valid_utf8(path)},
                 {"version", f.version()},
                 {"tensor_count", f.tensors().size()},
                 {"kv_count", f.metadata().size()},
@@ -188,7 +156,7 @@ void info(const std::string& path, bool as_json, bool with_tensors) {
         entry.update(v);
       else
         entry["value"] = v;
-      metadata[valid_utf8(key)] = entry;
+      metadata[base::valid_utf8(key)] = entry;
     }
     out["metadata"] = metadata;
     if (with_tensors) {
@@ -196,7 +164,7 @@ void info(const std::string& path, bool as_json, bool with_tensors) {
       for (size_t i = 0; i < f.tensors().size(); ++i) {
         const auto& t = f.tensors()[i];
         list.push_back({{"index", i},
-                        {"name", valid_utf8(t.name)},
+                        {"name", base::valid_utf8(t.name)},
                         {"type", formats::ggml_type_info(t.type).name},
                         {"dims", t.dims},
                         {"offset", t.offset},

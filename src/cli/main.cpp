@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "train") == 0) exec_josi_train(argv);
   CLI::App app{"josi: prepare data, train, package, ship and run the Josi v5 coaching models", "josi"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "josi 0.1.0");
+  app.set_version_flag("--version", "josi " JOSI_VERSION);
   josi::cli::register_data(app);
   josi::cli::register_prepare_sequential(app);
   josi::cli::register_coach(app);
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   josi::cli::register_publish(app);
   josi::cli::register_download(app);
   josi::cli::register_generate(app);
+  josi::cli::register_chat(app);
   josi::cli::register_logits(app);
   josi::cli::register_bench(app);
   return josi::cli::run_cli(app, argc, argv);

@@ -9,13 +9,8 @@
 
 namespace josi::coach {
 
-size_t approximate_token_count(std::string_view text) { return (text.size() + 3) / 4; }
-
-std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
-  std::string out;
-  for (const auto& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
+size_t approximate_token_count(const std::vector<text::ChatMessage>& messages) {
+  return (text::render_chatml(messages, true).size() + 3) / 4;
 }
 
 namespace {
@@ -103,8 +98,9 @@ Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_toke
   Prompt prompt;
   auto attempt = [&](bool with_memory, size_t turns) {
     prompt.user = user_turn(request, with_memory ? memory_text : "", history, turns);
-    prompt.chatml = render_chatml({{"system", request.system}, {"user", prompt.user}}, true);
-    prompt.tokens = count_tokens(prompt.chatml);
+    const std::vector<text::ChatMessage> messages = {{"system", request.system}, {"user", prompt.user}};
+    prompt.chatml = text::render_chatml(messages, true);
+    prompt.tokens = count_tokens(messages);
     prompt.history_turns = turns;
     prompt.memory_included = with_memory && !memory_text.empty();
     return prompt.tokens <= limit;

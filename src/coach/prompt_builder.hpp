@@ -18,29 +18,23 @@
 
 #include "coach/memory.hpp"
 #include "json/json.hpp"
+#include "text/chat_template.hpp"
 
 namespace josi::coach {
 
-// Counts the tokens of a text. The real tokenizer plugs in here; until then
-// approximate_token_count stands in.
-using TokenCounter = std::function<size_t(std::string_view)>;
+// Counts the tokens of a conversation as the model will see it (ChatML with
+// the generation prompt). The runtime counts with the model's tokenizer;
+// approximate_token_count stands in where no model is loaded.
+using TokenCounter = std::function<size_t(const std::vector<text::ChatMessage>&)>;
 
-// About four bytes per token, rounded up: the Qwen2 vocabulary's average on
-// English coaching text. An estimate only, used when no tokenizer is loaded.
-size_t approximate_token_count(std::string_view text);
+// About four bytes per token of the rendered ChatML, rounded up: the Qwen2
+// vocabulary's average on English coaching text. An estimate only.
+size_t approximate_token_count(const std::vector<text::ChatMessage>& messages);
 
 struct PromptBudget {
   size_t context_tokens = 2048;  // the seed's context cap
   size_t max_new_tokens = 150;   // room kept for the answer
 };
-
-struct ChatMessage {
-  std::string role;
-  std::string content;
-};
-
-// ChatML: <|im_start|>role\ncontent<|im_end|>\n ... [+ "<|im_start|>assistant\n"].
-std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt);
 
 // The CONTEXT block of a ChatContext ("CONTEXT:\n- Readiness: Green (Recovered)\n...").
 std::string context_block(const json::Json& context);

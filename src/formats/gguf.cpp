@@ -512,6 +512,11 @@ const GgufValue* GgufFile::find(const std::string& key) const {
   return nullptr;
 }
 
+void GgufFile::release(const std::string& key) {
+  std::erase_if(metadata_, [&](const auto& kv) { return kv.first == key; });
+  metadata_.shrink_to_fit();
+}
+
 const GgufValue& GgufFile::at(const std::string& key) const {
   if (const GgufValue* v = find(key)) return *v;
   throw Error(path().string() + ": missing metadata key " + key);

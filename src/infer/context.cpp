@@ -38,6 +38,21 @@ Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx)
   if (n_ctx <= 0) throw Error(fmt::format("context size {} must be positive", n_ctx), ExitCode::usage);
 }
 
+void Context::set_n_past(int64_t n) {
+  if (n < 0 || n > n_ctx()) throw Error(fmt::format("position {} is outside the context (0..{})", n, n_ctx()));
+  n_past_ = n;
+}
+
+void Context::release_buffers() {
+  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &rope_cos_, &rope_sin_}) {
+    v->clear();
+    v->shrink_to_fit();
+  }
+  scratch_.activations.clear();
+  scratch_.activations.shrink_to_fit();
+  reserved_ = 0;
+}
+
 void Context::reserve(int64_t n) {
   if (n <= reserved_) return;
   const auto& h = model_.hparams();

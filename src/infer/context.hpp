@@ -26,6 +26,16 @@ class Context {
   int64_t n_past() const { return n_past_; }
   uint64_t kv_bytes() const { return cache_.bytes(); }
   void reset() { n_past_ = 0; }
+  // Continues the conversation at position `n`: positions [0, n) of the cache
+  // must hold its keys and values, as eval left them (n <= n_past(): going
+  // back to a shared prefix) or as loaded into kv_cache() from a saved one.
+  // Throws josi::Error when n is outside [0, n_ctx()].
+  void set_n_past(int64_t n);
+  // Frees the working buffers sized for the largest batch so far (a long
+  // prompt's); the next eval sizes them for its own batch again.
+  void release_buffers();
+  KvCache& kv_cache() { return cache_; }
+  const KvCache& kv_cache() const { return cache_; }
 
   // Runs `tokens` at positions n_past().. and advances n_past(). Returns the
   // logits of the last token ([n_vocab]) or of every token ([n × n_vocab]),

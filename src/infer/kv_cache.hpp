@@ -13,8 +13,11 @@ class KvCache {
       : n_ctx_(n_ctx), kv_dim_(kv_dim), k_(static_cast<size_t>(n_layer * n_ctx * kv_dim)), v_(k_.size()) {}
 
   int64_t n_ctx() const { return n_ctx_; }
+  int64_t kv_dim() const { return kv_dim_; }
+  int64_t n_layer() const { return n_ctx_ > 0 ? static_cast<int64_t>(k_.size()) / (n_ctx_ * kv_dim_) : 0; }
   uint64_t bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
-  // Row of `kv_dim` F16 values for (layer, position).
+  // Row of `kv_dim` F16 values for (layer, position); a layer's positions
+  // are consecutive rows.
   uint16_t* k(int64_t layer, int64_t pos) { return &k_[offset(layer, pos)]; }
   uint16_t* v(int64_t layer, int64_t pos) { return &v_[offset(layer, pos)]; }
   const uint16_t* k(int64_t layer, int64_t pos) const { return &k_[offset(layer, pos)]; }

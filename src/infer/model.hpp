@@ -56,6 +56,8 @@ class Model {
 
   const HParams& hparams() const { return hparams_; }
   const formats::GgufFile& file() const { return file_; }
+  // Frees metadata the engine does not read (see GgufFile::release).
+  void release_metadata(const std::string& key) { file_.release(key); }
   const Weight& token_embd() const { return token_embd_; }
   const Weight& output() const { return output_; }  // token_embd when tied
   bool tied_output() const { return tied_output_; }

@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "infer/token_mask.hpp"
+
 namespace josi::infer {
 
 struct SamplingParams {
@@ -28,17 +30,24 @@ class Sampler {
  public:
   explicit Sampler(SamplingParams params);
   // `history`: the tokens so far (prompt and generated), for the penalty.
-  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  // `allowed`: when given, only these tokens are candidates (an output
+  // constraint); the filters and the draw then work among them alone.
+  // Throws josi::Error when `allowed` holds no token.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history, const TokenMask* allowed = nullptr);
 
- private:
   struct Candidate {
     int32_t id;
     float logit;
+    float weight;  // exp(logit - max), then the draw's weight
   };
+
+ private:
+  size_t top_p_prefix(float max, double target);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<Candidate> candidates_;
-  std::vector<float> probs_;
+  std::vector<double> bucket_mass_;
 };
 
 }  // namespace josi::infer

@@ -15,6 +15,7 @@ namespace josi::json {
 
 struct Schema::Compiled {
   valijson::Schema schema;
+  Json document;
 };
 
 namespace {
@@ -91,12 +92,14 @@ Schema::Schema(const Json& document, std::string_view what) : compiled_(std::mak
     valijson::adapters::NlohmannJsonAdapter adapter(plain);
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     parser.populateSchema(adapter, compiled_->schema);
+    compiled_->document = document;
   } catch (const std::exception& e) {
     throw Error(std::string(what) + ": invalid JSON Schema: " + e.what());
   }
 }
 
 Schema::~Schema() = default;
+const Json& Schema::document() const { return compiled_->document; }
 Schema::Schema(Schema&&) noexcept = default;
 
 std::vector<std::string> Schema::validate(const Json& value) const {

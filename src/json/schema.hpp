@@ -22,6 +22,8 @@ class Schema {
   // Empty when `value` conforms.
   std::vector<std::string> validate(const Json& value) const;
   bool is_valid(const Json& value) const { return validate(value).empty(); }
+  // The schema document itself (for compiling it into an output constraint).
+  const Json& document() const;
 
   // The contracts, compiled once from the copies built into the binary.
   static const Schema& gatc_request();  // interpreter output

@@ -796,6 +796,16 @@ const std::string& Tokenizer::token_text(int32_t id) const {
   return impl_->vocab.tokens[id];
 }
 
+TokenType Tokenizer::token_type(int32_t id) const {
+  token_text(id);  // the range check
+  return impl_->vocab.types[static_cast<size_t>(id)];
+}
+
+std::string_view Tokenizer::token_bytes(int32_t id) const {
+  token_text(id);
+  return impl_->bytes_of(id);
+}
+
 bool Tokenizer::is_control(int32_t id) const {
   return id >= 0 && static_cast<size_t>(id) < impl_->vocab.types.size() && impl_->vocab.types[id] == TokenType::control;
 }

@@ -36,6 +36,9 @@ class Tokenizer {
   std::optional<int32_t> token_id(std::string_view token) const;  // exact token string (added or byte-level)
   const std::string& token_text(int32_t id) const;      // the raw token string; throws when out of range
   bool is_control(int32_t id) const;
+  TokenType token_type(int32_t id) const;               // throws when out of range
+  // The bytes a token stands for (added tokens: their text); throws when out of range.
+  std::string_view token_bytes(int32_t id) const;
 
   // Turns ids into text as they stream in: bytes of an incomplete UTF-8
   // sequence are held back until the sequence completes.

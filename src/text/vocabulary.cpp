@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/checksum.hpp"
 #include "base/error.hpp"
 #include "base/mapped_file.hpp"
 #include "formats/gguf.hpp"
@@ -341,6 +342,23 @@ Vocabulary vocabulary_from_tokenizer_json(const std::filesystem::path& path) {
   return v;
 }
 
+const char* const kGgufVocabularyArrays[3] = {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type",
+                                               "tokenizer.ggml.merges"};
+
+uint64_t fingerprint(const Vocabulary& v) {
+  base::Checksum sum;
+  const auto text = [&](std::string_view t) {
+    const uint64_t n = t.size();
+    sum.update(&n, sizeof(n));
+    sum.update(t);
+  };
+  text(v.pre);
+  for (const auto& t : v.tokens) text(t);
+  for (const auto type : v.types) sum.update(&type, sizeof(type));
+  for (const auto& m : v.merges) text(m);
+  return sum.value();
+}
+
 Vocabulary vocabulary_from_gguf(const formats::GgufFile& file) {
   const std::string name = file.path().string();
   // The reader's typed accessors name the key; add the file.
@@ -363,9 +381,9 @@ Vocabulary vocabulary_from_gguf(const formats::GgufFile& file) {
   Vocabulary v;
   v.pre = pre;
   in_file([&] {
-    const std::string tokens_key = "tokenizer.ggml.tokens";
-    const std::string types_key = "tokenizer.ggml.token_type";
-    const std::string merges_key = "tokenizer.ggml.merges";
+    const std::string tokens_key = kGgufVocabularyArrays[0];
+    const std::string types_key = kGgufVocabularyArrays[1];
+    const std::string merges_key = kGgufVocabularyArrays[2];
     const auto& tokens = file.at(tokens_key).as_array(tokens_key).elements;
     const auto& types = file.at(types_key).as_array(types_key).elements;
     const auto& merges = file.at(merges_key).as_array(merges_key).elements;

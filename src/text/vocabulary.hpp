@@ -36,5 +36,11 @@ struct Vocabulary {
 Vocabulary vocabulary_from_tokenizer_json(const std::filesystem::path& path);
 // From tokenizer.ggml.model/pre/tokens/token_type/merges; throws naming the key.
 Vocabulary vocabulary_from_gguf(const formats::GgufFile& file);
+// The GGUF keys vocabulary_from_gguf reads its arrays from.
+extern const char* const kGgufVocabularyArrays[3];
+
+// A checksum of everything that decides the ids: two models whose
+// vocabularies have the same fingerprint tokenize alike.
+uint64_t fingerprint(const Vocabulary& vocabulary);
 
 }  // namespace josi::text

@@ -379,27 +379,6 @@ TEST_F(Inference, BenchReportsSpeedAndBandwidth) {
 // --- Bad input -----------------------------------------------------------------
 
 // A copy of `in` with metadata and tensors changed by `edit`.
-void rewrite(const fs::path& in, const fs::path& out,
-             const std::function<void(std::string& name, std::vector<uint64_t>& dims, bool& keep)>& edit_tensor,
-             const std::function<void(josi::formats::GgufWriter&)>& edit_metadata = {}) {
-  auto file = std::make_shared<josi::formats::GgufFile>(in);
-  josi::formats::GgufWriter writer(file->version());
-  for (const auto& [key, value] : file->metadata()) writer.set(key, value);
-  if (edit_metadata) edit_metadata(writer);
-  for (const auto& t : file->tensors()) {
-    std::string name = t.name;
-    auto dims = t.dims;
-    bool keep = true;
-    edit_tensor(name, dims, keep);
-    if (!keep) continue;
-    const auto* info = &t;
-    writer.add_tensor(name, dims, t.type, [file, info](std::string& o) {
-      o.append(reinterpret_cast<const char*>(file->tensor_data(*info)), info->nbytes);
-    });
-  }
-  writer.write(out);
-}
-
 TEST_F(Inference, BadModelsGiveOneClearError) {
   const auto check = [&](const fs::path& model, const std::string& expected) {
     auto r = run_josi({"generate", model.string(), "--prompt", "hi", "--max-tokens", "1"});
@@ -410,22 +389,23 @@ TEST_F(Inference, BadModelsGiveOneClearError) {
   };
   const auto keep_all = [](std::string&, std::vector<uint64_t>&, bool&) {};
   const auto gpt2 = work() / "gpt2.gguf";
-  rewrite(gguf("Q8_0"), gpt2, keep_all,
+  josi::test::rewrite_gguf(gguf("Q8_0"), gpt2, keep_all,
           [](auto& w) { w.set("general.architecture", josi::formats::GgufValue::string("gpt2")); });
   check(gpt2, "architecture 'gpt2' is not supported");
 
   const auto missing = work() / "missing.gguf";
-  rewrite(gguf("Q8_0"), missing, [](std::string& name, auto&, bool& keep) { keep = name != "blk.1.ffn_down.weight"; });
+  josi::test::rewrite_gguf(gguf("Q8_0"), missing,
+                           [](std::string& name, auto&, bool& keep) { keep = name != "blk.1.ffn_down.weight"; });
   check(missing, "missing tensor blk.1.ffn_down.weight");
 
   const auto transposed = work() / "transposed.gguf";
-  rewrite(gguf("f32"), transposed, [](std::string& name, std::vector<uint64_t>& dims, bool&) {
+  josi::test::rewrite_gguf(gguf("f32"), transposed, [](std::string& name, std::vector<uint64_t>& dims, bool&) {
     if (name == "blk.0.ffn_gate.weight") std::swap(dims[0], dims[1]);
   });
   check(transposed, "tensor blk.0.ffn_gate.weight has shape [512, 256], expected [256, 512]");
 
   const auto no_heads = work() / "no-heads.gguf";
-  rewrite(gguf("Q8_0"), no_heads, keep_all, [](auto& w) { w.remove("qwen2.attention.head_count"); });
+  josi::test::rewrite_gguf(gguf("Q8_0"), no_heads, keep_all, [](auto& w) { w.remove("qwen2.attention.head_count"); });
   check(no_heads, "qwen2.attention.head_count");
 }
 

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
+
+#include "formats/gguf.hpp"
 
 namespace josi::test {
 
@@ -79,6 +82,31 @@ RunResult run_node(const std::string& script, const std::string& input) {
   std::string command = "NODE_PATH=" + shell_quote((npm_dir() / "node_modules").string()) + " node " +
                         shell_quote((dir / "script.js").string());
   return run_command(command, input);
+}
+
+}  // namespace josi::test
+
+namespace josi::test {
+
+void rewrite_gguf(const std::filesystem::path& in, const std::filesystem::path& out,
+                  const std::function<void(std::string& name, std::vector<uint64_t>& dims, bool& keep)>& edit_tensor,
+                  const std::function<void(formats::GgufWriter&)>& edit_metadata) {
+  auto file = std::make_shared<formats::GgufFile>(in);
+  formats::GgufWriter writer(file->version());
+  for (const auto& [key, value] : file->metadata()) writer.set(key, value);
+  if (edit_metadata) edit_metadata(writer);
+  for (const auto& t : file->tensors()) {
+    std::string name = t.name;
+    auto dims = t.dims;
+    bool keep = true;
+    edit_tensor(name, dims, keep);
+    if (!keep) continue;
+    const auto* info = &t;
+    writer.add_tensor(name, dims, t.type, [file, info](std::string& o) {
+      o.append(reinterpret_cast<const char*>(file->tensor_data(*info)), info->nbytes);
+    });
+  }
+  writer.write(out);
 }
 
 }  // namespace josi::test

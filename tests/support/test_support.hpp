@@ -1,8 +1,14 @@
 #pragma once
 // Helpers for the tests: where things are, and running the josi binary.
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
+
+namespace josi::formats {
+class GgufWriter;
+}
 
 namespace josi::test {
 
@@ -42,6 +48,12 @@ class TempDir {
 };
 
 std::string read_text(const std::filesystem::path& path);
+
+// Copies a GGUF file with edits: each tensor's name and dims may change (or it
+// may be dropped with keep = false), and the metadata may be changed.
+void rewrite_gguf(const std::filesystem::path& in, const std::filesystem::path& out,
+                  const std::function<void(std::string& name, std::vector<uint64_t>& dims, bool& keep)>& edit_tensor,
+                  const std::function<void(formats::GgufWriter&)>& edit_metadata = {});
 void write_text(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace josi::test

@@ -130,7 +130,7 @@ TEST(PromptBuilder, MemoryFromContextOrOverride) {
 }
 
 // A counter of one token per byte makes the budget arithmetic exact in tests.
-size_t bytes(std::string_view s) { return s.size(); }
+size_t bytes(const std::vector<josi::text::ChatMessage>& m) { return josi::text::render_chatml(m, true).size(); }
 
 TEST(PromptBuilder, TrimsHistoryOldestFirstThenMemoryNeverTheMessage) {
   Json ctx = base_context();

@@ -1,0 +1,21 @@
+# Sourced by the coach benchmarks: where josi is, and the random-weight
+# stand-in models they run on (real weights cannot be downloaded here).
+root="$(cd "$(dirname "${BASH_SOURCE[1]}")/.." && pwd)"
+source "$root/scripts/lib/deps.sh"
+josi="${JOSI:-$root/build/josi}"
+[ -x "$josi" ] || { echo "bench: build josi first (scripts/test.sh)" >&2; exit 1; }
+ref="$root/../shared/reference/mivalta-v5"
+
+# bench_model PRESET SEED TYPE OUT: init-base PRESET with SEED -> export-gguf
+# f16 -> quantize TYPE, written to OUT unless it is there already.
+bench_model() {
+  local preset="$1" seed="$2" type="$3" out="$4"
+  [ -f "$out" ] && return 0
+  local tmp="$out.parts"
+  mkdir -p "$tmp"
+  "$josi" init-base --preset "$preset" --tokenizer "$(josi_qwen_tokenizer)" --out "$tmp/base" --seed "$seed" >/dev/null 2>&1
+  "$josi" export-gguf "$tmp/base" --outfile "$tmp/f16.gguf" --outtype f16 >/dev/null 2>&1
+  rm -rf "$tmp/base"
+  "$josi" quantize "$tmp/f16.gguf" "$out" "$type" >/dev/null 2>&1
+  rm -rf "$tmp"
+}

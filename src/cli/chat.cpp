@@ -1,0 +1,218 @@
+// josi chat: the phone's dual-model coach on a desktop. Interactively, a
+// conversation on the terminal (history and memory kept between turns); with
+// --jsonl, a filter of one turn input per line to one turn output per line.
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <unistd.h>
+
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "base/strings.hpp"
+#include "cli/commands.hpp"
+#include "cli/jsonl_filter.hpp"
+#include "cli/options.hpp"
+#include "coach/memory.hpp"
+#include "data/sample_context.hpp"
+#include "data/system_prompts.hpp"
+#include "json/python_dumps.hpp"
+#include "json/schema.hpp"
+#include "runtime/coach.hpp"
+
+namespace josi::cli {
+
+namespace {
+
+using json::Json;
+
+struct Options {
+  std::string interpreter, explainer, context, memory, interpreter_prompt, explainer_prompt, cache_dir;
+  std::string input = "-";
+  size_t threads = 0;
+  std::optional<uint64_t> seed;
+  int64_t n_ctx = 2048;
+  std::optional<int32_t> max_tokens;
+  std::optional<float> temperature, top_p, explainer_repeat_penalty;
+  bool jsonl = false, no_cache = false, no_constrain = false;
+};
+
+// The ChatContext the conversation starts from: the file, or Josi's sample,
+// with --memory as its athlete_memory.
+Json starting_context(const Options& o) {
+  Json context = o.context.empty() ? json::parse(data::sample_chat_context(), "the sample ChatContext")
+                                   : json::parse(base::read_file(o.context), o.context);
+  if (!o.memory.empty()) {
+    const Json memory = json::parse(base::read_file(o.memory), o.memory);
+    try {
+      coach::memory_from_json(memory);
+    } catch (const Error& e) {
+      throw Error(o.memory + ": " + e.what());
+    }
+    context["athlete_memory"] = memory;
+  }
+  const auto errors = json::Schema::chat_context().validate(context);
+  if (!errors.empty()) throw Error((o.context.empty() ? std::string("context") : o.context) + ": ChatContext " + errors.front());
+  return context;
+}
+
+runtime::CoachOptions coach_options(const Options& o) {
+  runtime::CoachOptions c;
+  c.interpreter_model = o.interpreter;
+  c.explainer_model = o.explainer;
+  if (!o.interpreter_prompt.empty()) c.interpreter_prompt = data::load_system_prompt(o.interpreter_prompt);
+  if (!o.explainer_prompt.empty()) c.explainer_prompt = data::load_system_prompt(o.explainer_prompt);
+  if (!o.cache_dir.empty()) c.cache_dir = o.cache_dir;
+  c.threads = o.threads;
+  c.n_ctx = o.n_ctx;
+  c.prefix_cache = !o.no_cache;
+  c.constrain = !o.no_constrain;
+  c.seed = o.seed;
+  for (auto* role : {&c.interpreter, &c.explainer}) {
+    if (o.max_tokens) role->max_tokens = *o.max_tokens;
+    if (o.temperature) role->sampling.temperature = *o.temperature;
+    if (o.top_p) role->sampling.top_p = *o.top_p;
+  }
+  if (o.explainer_repeat_penalty) c.explainer.sampling.repeat_penalty = *o.explainer_repeat_penalty;
+  return c;
+}
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+// "route explainer (answer_question) | interpreter 31 tok, prompt 80 ms (1312 cached), 410 ms | ..."
+std::string turn_summary(const Json& out) {
+  const auto& t = out["timings_ms"];
+  std::string s = "route " + out["route"].get<std::string>() + " (" + out["action"].get<std::string>() + ")";
+  s += " | interpreter " + std::to_string(out["interpreter"]["tokens"].get<int64_t>()) + " tok, prompt " +
+       fixed(t["interpreter_prompt"].get<double>(), 0) + " ms (" +
+       std::to_string(out["cache"]["interpreter_prefix_tokens"].get<int64_t>()) + " cached), generate " +
+       fixed(t["interpreter_generate"].get<double>(), 0) + " ms";
+  if (!out["explainer"].is_null()) {
+    s += " | explainer " + std::to_string(out["explainer"]["tokens"].get<int64_t>()) + " tok, prompt " +
+         fixed(t["explainer_prompt"].get<double>(), 0) + " ms, generate " + fixed(t["explainer_generate"].get<double>(), 0) + " ms";
+  }
+  s += " | total " + fixed(t["total"].get<double>(), 0) + " ms";
+  if (!out["interpreter"]["valid"].get<bool>()) s += " | interpreter output invalid";
+  return s;
+}
+
+void print_prefixes(const runtime::Coach& coach) {
+  for (const auto& p : coach.prefixes()) {
+    std::cerr << "chat: " << p.role << " prefix " << p.tokens << " tokens, " << p.source;
+    if (p.source != "off") std::cerr << " in " << fixed(p.seconds, 2) << " s";
+    if (!p.note.empty()) std::cerr << " (cache file " << p.note << ")";
+    std::cerr << "\n";
+  }
+}
+
+void interactive(runtime::Coach& coach, Json context) {
+  const Json start = context;
+  const bool terminal = ::isatty(STDIN_FILENO);
+  std::cerr << "chat: type a message; /context [FILE], /memory, /reset, /quit\n";
+  std::string line;
+  for (;;) {
+    if (terminal) std::cout << "you> " << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    const std::string message(base::trim(line));
+    if (message.empty()) continue;
+    try {
+      if (message == "/quit" || message == "/exit") break;
+      if (message == "/memory") {
+        std::cout << (context.contains("athlete_memory") ? context["athlete_memory"].dump(2) : "{}") << "\n";
+        continue;
+      }
+      if (message == "/reset") {
+        context = start;
+        std::cout << "(conversation reset to the starting context)\n";
+        continue;
+      }
+      if (message == "/context" || message.rfind("/context ", 0) == 0) {
+        const std::string file(base::trim(std::string_view(message).substr(8)));
+        if (!file.empty()) {
+          Json loaded = json::parse(base::read_file(file), file);
+          const auto errors = json::Schema::chat_context().validate(loaded);
+          if (!errors.empty()) throw Error(file + ": ChatContext " + errors.front());
+          context = loaded;
+        }
+        std::cout << context.dump(2) << "\n";
+        continue;
+      }
+      if (message[0] == '/') throw Error("unknown command " + message + " (/context, /memory, /reset, /quit)");
+
+      bool streamed = false;
+      const Json out = coach.turn({{"message", message}, {"context", context}}, [&](std::string_view piece) {
+        if (!streamed) std::cout << "josi> ";
+        streamed = true;
+        std::cout << piece << std::flush;
+      });
+      if (streamed) std::cout << "\n";
+      if (!out["explainer"].is_null() && out["reply"].get<std::string>() != out["explainer"]["raw"].get<std::string>())
+        std::cout << "josi (governed)> " << out["reply"].get<std::string>() << "\n";
+      if (out["route"] == "engine") std::cout << "josi> [to the training engine] " << json::python_dumps(out["request"]) << "\n";
+      std::cerr << "  " << turn_summary(out) << "\n";
+
+      // The conversation goes on: this turn joins the history (60 entries at most, as the schema allows).
+      auto& history = context["history"];
+      history.push_back({{"role", "user"}, {"message", message}, {"ts", now_iso8601()}});
+      if (out["reply"].is_string()) history.push_back({{"role", "assistant"}, {"message", out["reply"]}, {"ts", now_iso8601()}});
+      while (history.size() > 60) history.erase(history.begin());
+      context["athlete_memory"] = out["memory"];
+    } catch (const Error& e) {
+      std::cerr << "chat: " << e.what() << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+void register_chat(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("chat", "The dual-model coach: one athlete turn through interpreter and explainer");
+  cmd->add_option(flag("interpreter"), o->interpreter, "Interpreter model .gguf")->required()->check(CLI::ExistingFile);
+  cmd->add_option(flag("explainer"), o->explainer, "Explainer model .gguf (default: the interpreter's file, two prompts)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("context"), o->context, "ChatContext JSON file (default: Josi's sample)")->check(CLI::ExistingFile);
+  cmd->add_option(flag("memory"), o->memory, "athlete_memory JSON file to start with")->check(CLI::ExistingFile);
+  cmd->add_option(flag("interpreter_prompt"), o->interpreter_prompt, "Interpreter system prompt file (default: Josi's own)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("explainer_prompt"), o->explainer_prompt, "Explainer sequential system prompt file (default: Josi's own)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("cache_dir"), o->cache_dir, "Keep each role's system-prompt prefix here across runs");
+  cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
+  cmd->add_option(flag("seed"), o->seed, "Seed of the first turn (then +1 per turn; default: random)");
+  cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens")->capture_default_str();
+  cmd->add_option(flag("max_tokens"), o->max_tokens, "Most tokens each model writes (default 150)");
+  cmd->add_option(flag("temperature"), o->temperature, "Sampling temperature of both models (default 0.45)");
+  cmd->add_option(flag("top_p"), o->top_p, "Top-p of both models (default 0.9)");
+  cmd->add_option(flag("explainer_repeat_penalty"), o->explainer_repeat_penalty, "The explainer's repetition penalty (default 1.1)");
+  cmd->add_flag(flag("jsonl"), o->jsonl, "Batch filter: one turn input object per line -> one turn output per line");
+  cmd->add_option("input", o->input, "With --jsonl: the input file (default: standard input)");
+  cmd->add_flag(flag("no_cache"), o->no_cache, "Evaluate the whole prompt every turn (to measure what the prefix cache saves)");
+  cmd->add_flag(flag("no_constrain"), o->no_constrain, "Let the interpreter write unconstrained (to measure what the constraint saves)");
+  cmd->callback([o] {
+    if (o->input != "-" && !o->jsonl) throw Error("chat: an input file needs --jsonl", ExitCode::usage);
+    // Flags and the starting context are checked before the models load.
+    auto options = coach_options(*o);
+    Json context;
+    if (!o->jsonl) context = starting_context(*o);
+    runtime::Coach coach(std::move(options));
+    print_prefixes(coach);
+    if (o->jsonl) {
+      set_exit_code(run_jsonl_filter("chat", o->input, [&](const Json& in) { return coach.turn(in); }));
+    } else {
+      interactive(coach, std::move(context));
+    }
+  });
+}
+
+}  // namespace josi::cli

@@ -1,0 +1,207 @@
+#include "runtime/coach.hpp"
+
+#include <chrono>
+#include <random>
+
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "base/utf8.hpp"
+#include "coach/explainer_output.hpp"
+#include "coach/memory.hpp"
+#include "coach/postprocessor.hpp"
+#include "coach/router.hpp"
+#include "constrain/grammar.hpp"
+#include "constrain/json_matcher.hpp"
+#include "constrain/schema_constraint.hpp"
+#include "constrain/token_index.hpp"
+#include "data/system_prompts.hpp"
+#include "infer/generator.hpp"
+#include "json/schema.hpp"
+#include "text/chat_template.hpp"
+
+namespace josi::runtime {
+
+using json::Json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Said when the interpreter's output cannot be made a valid request: the
+// engine never gets an unvalidated one.
+const char* const kFallbackClarify =
+    "Sorry, I didn't quite catch that. Would you like a workout, a change to your plan, or an answer to a question?";
+// Said when the explainer's text is empty after clean-up.
+const char* const kFallbackExplanation = "Sorry, I couldn't put an answer together just now. Could you ask that another way?";
+
+// The explainer's seed differs from the interpreter's, so the two roles do
+// not draw the same random numbers.
+constexpr uint64_t kExplainerSeedOffset = 0x9E3779B97F4A7C15ull;
+
+}  // namespace
+
+struct Coach::Engines {
+  explicit Engines(size_t threads) : pool(threads) {}
+  base::ThreadPool pool;
+  std::unique_ptr<LoadedModel> interpreter_model, explainer_model;  // explainer_model null: shared
+  std::unique_ptr<RoleSession> interpreter, explainer;
+  constrain::Grammar grammar = constrain::Grammar::compile(json::Schema::gatc_request().document(), "GATCRequest schema");
+  constrain::JsonMatcher matcher{grammar};
+  std::unique_ptr<constrain::TokenIndex> index;  // built on the first constrained turn, or at open
+
+  const constrain::TokenIndex& token_index() {
+    if (!index) {
+      const auto& m = *interpreter_model;
+      index = std::make_unique<constrain::TokenIndex>(*m.tokenizer, static_cast<size_t>(m.model.hparams().n_vocab));
+    }
+    return *index;
+  }
+};
+
+Coach::Coach(CoachOptions options) : options_(std::move(options)) {
+  if (options_.interpreter_model.empty()) throw Error("coach: no interpreter model given", ExitCode::usage);
+  if (options_.explainer_model.empty()) options_.explainer_model = options_.interpreter_model;
+  if (options_.n_ctx < 64 || options_.n_ctx > 32768) throw Error("coach: context size must be 64..32768", ExitCode::usage);
+  with_overrides(options_.interpreter, Json::object(), "interpreter");
+  with_overrides(options_.explainer, Json::object(), "explainer");
+  engines_ = std::make_unique<Engines>(options_.threads);
+  auto& e = *engines_;
+  e.interpreter_model = std::make_unique<LoadedModel>(options_.interpreter_model);
+  std::error_code ec;
+  const bool shared = std::filesystem::equivalent(options_.interpreter_model, options_.explainer_model, ec);
+  if (!shared) e.explainer_model = std::make_unique<LoadedModel>(options_.explainer_model, e.interpreter_model.get());
+  const LoadedModel& explainer_model = shared ? *e.interpreter_model : *e.explainer_model;
+
+  const std::string interpreter_prompt = options_.interpreter_prompt.value_or(
+      std::string(data::default_system_prompt(data::PromptRole::interpreter)));
+  const std::string explainer_prompt = options_.explainer_prompt.value_or(
+      std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
+  e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.pool, options_.n_ctx, interpreter_prompt);
+  e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.pool, options_.n_ctx, explainer_prompt);
+  if (options_.constrain) e.token_index();
+  for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
+    if (options_.prefix_cache) {
+      prefixes_.push_back(role->prepare(options_.cache_dir));
+    } else {
+      prefixes_.push_back({role->role(), static_cast<int64_t>(role->prefix().size()), "off", "", 0});
+    }
+  }
+  next_seed_ = options_.seed ? *options_.seed : std::random_device{}() * 0x100000001ull;
+}
+
+Coach::~Coach() = default;
+
+uint64_t Coach::model_bytes() const {
+  uint64_t total = engines_->interpreter_model->model.file().file().size();
+  if (engines_->explainer_model) total += engines_->explainer_model->model.file().file().size();
+  return total;
+}
+
+uint64_t Coach::kv_bytes() const {
+  return engines_->interpreter->context().kv_bytes() + engines_->explainer->context().kv_bytes();
+}
+
+Json Coach::turn(const Json& input, const TextCallback& on_text) { return to_json(run(parse_turn(input), on_text)); }
+
+RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const RoleSettings& settings, uint64_t seed,
+                        bool constrain, const TextCallback& on_text, std::string& user_turn) {
+  const auto& tokenizer = *role.model().tokenizer;
+  request.system = role.system_prompt();
+  const auto count = [&](const std::vector<text::ChatMessage>& m) { return text::encode_chatml(tokenizer, m, true).size(); };
+  coach::Prompt prompt;
+  try {
+    prompt = coach::build_prompt(request, count, {static_cast<size_t>(options_.n_ctx), static_cast<size_t>(settings.max_tokens)});
+  } catch (const Error& e) {
+    throw Error(role.role() + " " + e.what(), e.code());
+  }
+  user_turn = prompt.user;
+  const auto tokens = text::encode_chatml(tokenizer, {{"system", request.system}, {"user", prompt.user}}, true);
+
+  RoleRun run;
+  run.prompt = prompt.chatml;
+  run.prompt_tokens = static_cast<int64_t>(tokens.size());
+  run.prompt_ids = tokens;
+  infer::GenerateOptions gen;
+  gen.sampling = settings.sampling;
+  gen.sampling.seed = seed;
+  gen.max_new_tokens = settings.max_tokens;
+  std::optional<constrain::SchemaConstraint> constraint;
+  if (constrain) {
+    constraint.emplace(engines_->matcher, engines_->token_index());
+    if (constraint->min_tokens() > static_cast<uint32_t>(settings.max_tokens))
+      throw Error("max_tokens " + std::to_string(settings.max_tokens) + " cannot hold the shortest GATCRequest (" +
+                  std::to_string(constraint->min_tokens()) + " tokens)");
+    gen.constraint = &*constraint;
+  }
+  run.reused_tokens = role.start_turn(tokens, options_.prefix_cache);
+  // A model may write bytes that are not UTF-8 (a token can end inside a
+  // character, a random one anywhere): what leaves the runtime is made valid.
+  std::function<void(std::string_view)> stream;
+  if (on_text) stream = [&](std::string_view piece) { on_text(base::valid_utf8(piece)); };
+  const auto result = infer::generate(role.context(), tokenizer, tokens, gen, stream);
+  role.end_turn();
+  run.raw = base::valid_utf8(result.text);
+  run.tokens = static_cast<int64_t>(result.tokens.size());
+  run.prompt_ms = result.prompt_seconds * 1000;
+  run.first_token_ms = result.first_token_seconds * 1000;
+  run.generate_ms = result.generate_seconds * 1000;
+  run.sample_ms = result.sample_seconds * 1000;
+  run.constraint_ms = result.constraint_seconds * 1000;
+  run.stop = std::string(infer::stop_reason_name(result.stop));
+  return run;
+}
+
+TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
+  const auto start = Clock::now();
+  auto& e = *engines_;
+  TurnResult r;
+  r.seed = input.seed ? *input.seed : next_seed_++;
+  r.constrained = input.constrain.value_or(options_.constrain);
+  const RoleSettings interpreter = with_overrides(options_.interpreter, input.interpreter_overrides, "interpreter");
+  const RoleSettings explainer = with_overrides(options_.explainer, input.explainer_overrides, "explainer");
+
+  coach::PromptRequest request;
+  request.context = input.context;
+  request.message = input.message;
+  std::string user_turn;
+  r.interpreter = run_role(*e.interpreter, request, interpreter, r.seed, r.constrained, {}, user_turn);
+
+  const auto processed = coach::postprocess(r.interpreter.raw, user_turn);
+  r.interpreter_valid = processed.valid;
+  r.interpreter_errors = processed.errors;
+  if (!processed.valid) {
+    r.route = coach::route_name(coach::Route::clarify);
+    r.action = "clarify";
+    r.reply = kFallbackClarify;
+  } else {
+    const auto decision = coach::route_request(*processed.request);
+    r.route = coach::route_name(decision.route);
+    r.action = decision.action;
+    if (decision.route == coach::Route::engine) {
+      r.request = *processed.request;
+    } else if (decision.route == coach::Route::clarify) {
+      r.request = *processed.request;
+      r.reply = decision.clarify_message;
+    } else {
+      request.interpreter = *processed.request;
+      std::string explainer_turn;
+      r.explainer = run_role(*e.explainer, request, explainer, r.seed + kExplainerSeedOffset, false, on_text, explainer_turn);
+      const auto finished = coach::finish_explainer_text(r.explainer->raw);
+      r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
+      r.jargon = finished.jargon;
+      r.request = *processed.request;
+    }
+  }
+  if (r.reply && !r.explainer && on_text) on_text(*r.reply);
+
+  // What the athlete said this turn adds to what the coach remembers.
+  coach::AthleteMemory memory;
+  if (input.context.contains("athlete_memory")) memory = coach::memory_from_json(input.context.at("athlete_memory"));
+  const auto facts = coach::extract_facts({{"user", input.message, ""}});
+  r.memory = coach::to_json(coach::merge_memory(memory, facts, {}, {}));
+  r.total_ms = ms_since(start);
+  return r;
+}
+
+}  // namespace josi::runtime

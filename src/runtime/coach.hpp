@@ -1,0 +1,82 @@
+#pragma once
+// The coach runtime: one athlete turn through both models and the
+// deterministic layers around them, in process (runtime.md "One turn"):
+//   prompt builder (the model's tokenizer counts the budget)
+//   -> interpreter, its output constrained to a valid GATCRequest
+//   -> post-processor and schema check -> router
+//   -> for explain / answer_question: the explainer with the [INTERPRETER]
+//      block, streamed -> explainer clean-up and governor
+//   -> the athlete memory updated from the message.
+// Both models are opened once (the same file serving both roles is loaded
+// once), share one thread pool, and keep each role's system-prompt prefix
+// in their context between turns (and on disk with a cache directory).
+// One Coach serves one conversation at a time: turn() is not reentrant.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coach/prompt_builder.hpp"
+#include "json/json.hpp"
+#include "runtime/role_session.hpp"
+#include "runtime/turn.hpp"
+
+namespace josi::runtime {
+
+struct CoachOptions {
+  std::filesystem::path interpreter_model;
+  std::filesystem::path explainer_model;  // empty: the interpreter's file (one model, two prompts)
+  std::optional<std::string> interpreter_prompt;  // system prompt text; unset: Josi's own
+  std::optional<std::string> explainer_prompt;    // the sequential explainer prompt; unset: Josi's own
+  std::optional<std::filesystem::path> cache_dir;  // unset: the prefix is kept in memory only
+  size_t threads = 0;                              // 0: all cores
+  int64_t n_ctx = 2048;
+  bool prefix_cache = true;  // false: every turn evaluates its whole prompt (for measuring)
+  bool constrain = true;     // false: the interpreter writes unconstrained (for measuring)
+  RoleSettings interpreter = interpreter_preset();
+  RoleSettings explainer = explainer_preset();
+  std::optional<uint64_t> seed;  // turns without their own seed use seed, seed + 1, ...; unset: random
+};
+
+// Receives the reply text as it is produced.
+using TextCallback = std::function<void(std::string_view piece)>;
+
+class Coach {
+ public:
+  // Opens the models and prepares both prefixes. Throws josi::Error naming
+  // the file for a missing or unusable model (not qwen2/llama, no ChatML
+  // tokens), and for prompts that do not fit the context.
+  explicit Coach(CoachOptions options);
+  ~Coach();
+  Coach(const Coach&) = delete;
+  Coach& operator=(const Coach&) = delete;
+
+  // One turn from its JSON input to its JSON output. Throws josi::Error
+  // (one line) for bad input: the turn fails, the coach stays usable.
+  json::Json turn(const json::Json& input, const TextCallback& on_text = {});
+  TurnResult run(const TurnInput& input, const TextCallback& on_text = {});
+
+  // How each role's prefix was prepared when the coach opened.
+  const std::vector<PrefixStatus>& prefixes() const { return prefixes_; }
+  const CoachOptions& options() const { return options_; }
+  // Resident weights and caches: both model files (once when shared) and both KV caches.
+  uint64_t model_bytes() const;
+  uint64_t kv_bytes() const;
+
+ private:
+  struct Engines;
+  // Builds the role's prompt for `request` and runs the model on it.
+  RoleRun run_role(RoleSession& role, coach::PromptRequest request, const RoleSettings& settings, uint64_t seed,
+                   bool constrain, const TextCallback& on_text, std::string& user_turn);
+
+  CoachOptions options_;
+  std::unique_ptr<Engines> engines_;
+  std::vector<PrefixStatus> prefixes_;
+  uint64_t next_seed_ = 0;
+};
+
+}  // namespace josi::runtime

@@ -1,0 +1,91 @@
+#include "runtime/role_session.hpp"
+
+#include <algorithm>
+
+#include "base/error.hpp"
+#include "kernels/cpu_features.hpp"
+#include "text/chat_template.hpp"
+
+namespace josi::runtime {
+
+// The kernels' path is part of it: keys and values computed by another path
+// differ in their last bits, and a turn should not depend on which ran first.
+std::string engine_cache_version() {
+  return std::string("josi ") + JOSI_VERSION + " kv f16 v1 " + std::string(kernels::isa_name(kernels::active_isa()));
+}
+
+LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* share_with)
+    : path(p), model(p), identity(model_identity(model.file())) {
+  auto words = text::vocabulary_from_gguf(model.file());
+  vocabulary = text::fingerprint(words);
+  if (share_with && share_with->vocabulary == vocabulary) {
+    tokenizer = share_with->tokenizer;
+  } else {
+    try {
+      tokenizer = std::make_shared<const text::Tokenizer>(std::move(words));
+    } catch (const Error& e) {
+      throw Error(p.string() + ": " + e.what(), e.code());
+    }
+  }
+  for (const char* key : text::kGgufVocabularyArrays) model.release_metadata(key);
+  for (const char* marker : {"<|im_start|>", "<|im_end|>"}) {
+    const auto id = tokenizer->token_id(marker);
+    if (!id || !tokenizer->is_control(*id))
+      throw Error(p.string() + ": the model has no " + marker + " control token (a ChatML model is needed)");
+  }
+}
+
+RoleSession::RoleSession(std::string role, const LoadedModel& model, base::ThreadPool& pool, int64_t n_ctx,
+                         std::string system_prompt)
+    : role_(std::move(role)), model_(model), system_(std::move(system_prompt)), context_(model.model, pool, n_ctx) {
+  // The system turn, then the start of the user turn up to its line break.
+  prefix_ = text::encode_chatml(*model.tokenizer, {{"system", system_}}, false);
+  prefix_.push_back(*model.tokenizer->token_id("<|im_start|>"));
+  const auto user = model.tokenizer->encode("user\n");
+  prefix_.insert(prefix_.end(), user.begin(), user.end());
+  if (static_cast<int64_t>(prefix_.size()) >= n_ctx)
+    throw Error(role_ + " system prompt: " + std::to_string(prefix_.size()) + " tokens do not fit the context of " +
+                std::to_string(n_ctx));
+}
+
+PrefixStatus RoleSession::prepare(const std::optional<std::filesystem::path>& cache_dir) {
+  const auto start = std::chrono::steady_clock::now();
+  PrefixStatus status{role_, static_cast<int64_t>(prefix_.size()), "evaluated", "", 0};
+  std::optional<PrefixCache> cache;
+  if (cache_dir) {
+    cache.emplace(*cache_dir, engine_cache_version() + "\nmodel " + model_.identity + "\nprompt " + system_);
+    if (cache->load(prefix_, context_, status.note)) {
+      status.source = "cache file";
+      status.note.clear();
+    }
+  }
+  if (status.source != "cache file") {
+    context_.reset();
+    context_.eval(prefix_);
+    // The prefix's batch needed the largest buffers this context will see;
+    // a turn's own batch is far smaller.
+    context_.release_buffers();
+    if (cache) cache->save(prefix_, context_);
+  }
+  intact_ = static_cast<int64_t>(prefix_.size());
+  status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return status;
+}
+
+int64_t RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_prefix) {
+  if (!use_prefix) {
+    context_.reset();
+    intact_ = shared_ = 0;
+    return 0;
+  }
+  // A message starting with spaces or a line break merges with "user\n" into
+  // other tokens: then only the common part is reused.
+  const auto mismatch = std::mismatch(prefix_.begin(), prefix_.end(), prompt.begin(), prompt.end());
+  shared_ = mismatch.first - prefix_.begin();
+  const int64_t kept = std::min(shared_, intact_);
+  context_.set_n_past(kept);
+  intact_ = kept;  // until the turn's prompt is in, what follows is being overwritten
+  return kept;
+}
+
+}  // namespace josi::runtime

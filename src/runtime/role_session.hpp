@@ -1,0 +1,76 @@
+#pragma once
+// One role (interpreter or explainer) on its model: the system prompt, the
+// tokens of the prefix every turn of the role starts with,
+//   <|im_start|>system\n{prompt}<|im_end|>\n<|im_start|>user\n
+// and the context whose KV cache keeps that prefix between turns, so a turn
+// evaluates only its own user turn.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "infer/context.hpp"
+#include "runtime/prefix_cache.hpp"
+#include "text/tokenizer.hpp"
+
+namespace josi::runtime {
+
+// A model file opened for the runtime: its weights, its tokenizer, and what
+// identifies the file for cache keys. The tokenizer is built from the
+// model's own metadata, whose vocabulary arrays are then freed, and is
+// shared with `share_with` when both vocabularies are the same (two
+// fine-tunes of one base: ~40 MB saved per model on a phone).
+struct LoadedModel {
+  explicit LoadedModel(const std::filesystem::path& path, const LoadedModel* share_with = nullptr);
+  std::filesystem::path path;
+  infer::Model model;
+  uint64_t vocabulary = 0;  // text::fingerprint of the vocabulary
+  std::shared_ptr<const text::Tokenizer> tokenizer;
+  std::string identity;
+};
+
+// How a role's prefix got into its context.
+struct PrefixStatus {
+  std::string role;
+  int64_t tokens = 0;
+  std::string source;  // evaluated | cache file | off
+  std::string note;    // why a cache file was not used, when one was expected
+  double seconds = 0;
+};
+
+class RoleSession {
+ public:
+  RoleSession(std::string role, const LoadedModel& model, base::ThreadPool& pool, int64_t n_ctx, std::string system_prompt);
+
+  const std::string& role() const { return role_; }
+  const std::string& system_prompt() const { return system_; }
+  const LoadedModel& model() const { return model_; }
+  infer::Context& context() { return context_; }
+  const std::vector<int32_t>& prefix() const { return prefix_; }
+
+  // Puts the prefix into the context: from the cache file in `cache_dir` when
+  // it holds it, otherwise by evaluating it (then saving it there).
+  PrefixStatus prepare(const std::optional<std::filesystem::path>& cache_dir);
+  // Positions the context for a turn whose prompt is `prompt`: it keeps the
+  // longest cached prefix the prompt starts with (the turn then overwrites
+  // what follows). Returns the tokens kept.
+  int64_t start_turn(const std::vector<int32_t>& prompt, bool use_prefix);
+  // The turn's prompt was evaluated: the prefix it shares is in the context again.
+  void end_turn() { intact_ = shared_; }
+
+ private:
+  std::string role_;
+  const LoadedModel& model_;
+  std::string system_;
+  std::vector<int32_t> prefix_;
+  infer::Context context_;
+  int64_t intact_ = 0;  // prefix tokens whose keys and values the context holds
+  int64_t shared_ = 0;  // prefix tokens the current turn's prompt starts with
+};
+
+// The engine's version and cache layout, part of every prefix cache key.
+std::string engine_cache_version();
+
+}  // namespace josi::runtime

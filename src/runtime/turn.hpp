@@ -1,0 +1,76 @@
+#pragma once
+// One athlete turn as the app sends it and gets it back (runtime.md "One
+// turn"), and the sampling settings of each role.
+//
+// Input:  {"message": str, "context": ChatContext, "options": {...}?}
+// options: seed, max_tokens, temperature, top_p, top_k, min_p,
+//          repeat_penalty, repeat_last_n (both roles), constrain (the
+//          interpreter's output constraint), and "interpreter" / "explainer"
+//          objects with the sampling keys for one role only.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "infer/sampler.hpp"
+#include "json/json.hpp"
+
+namespace josi::runtime {
+
+// A role's generation settings: the seed's runtime preset (temperature 0.45,
+// top-p 0.9, at most 150 tokens).
+struct RoleSettings {
+  infer::SamplingParams sampling;
+  int32_t max_tokens = 150;
+};
+
+// The interpreter copies the athlete's words into free_text and question, so
+// it gets no repetition penalty; the explainer a mild one against loops.
+RoleSettings interpreter_preset();
+RoleSettings explainer_preset();
+
+struct TurnInput {
+  std::string message;
+  json::Json context;  // a schema-valid ChatContext
+  std::optional<uint64_t> seed;
+  std::optional<bool> constrain;
+  json::Json interpreter_overrides = json::Json::object();  // sampling keys for each role
+  json::Json explainer_overrides = json::Json::object();
+};
+
+// Checks the shape of a turn and its ChatContext; throws josi::Error with one
+// line naming the bad field (or the ChatContext's JSON path).
+TurnInput parse_turn(const json::Json& input);
+
+// `settings` with a role's overrides applied; throws naming a bad key or value.
+RoleSettings with_overrides(RoleSettings settings, const json::Json& overrides, const char* role);
+
+struct RoleRun {
+  std::string prompt;   // the ChatML text sent to the model
+  std::vector<int32_t> prompt_ids;  // and its tokens
+  std::string raw;      // what the model wrote
+  int64_t tokens = 0;   // generated tokens
+  int64_t prompt_tokens = 0, reused_tokens = 0;
+  double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
+  std::string stop;     // stop_token | max_tokens | context_full
+};
+
+struct TurnResult {
+  std::string route;   // engine | clarify | explainer
+  std::string action;
+  std::optional<json::Json> request;  // the validated GATCRequest for the engine
+  std::optional<std::string> reply;   // what the athlete sees
+  RoleRun interpreter;
+  bool interpreter_valid = false;
+  bool constrained = true;
+  std::vector<std::string> interpreter_errors;
+  std::optional<RoleRun> explainer;
+  std::vector<std::string> jargon;    // forbidden terms in the explainer's reply
+  json::Json memory;                  // athlete_memory after this turn
+  uint64_t seed = 0;
+  double total_ms = 0;
+};
+
+json::Json to_json(const TurnResult& result);
+
+}  // namespace josi::runtime
