@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The main job on the project's own sample data: every capability Josi has,
-# end to end, with a short summary. Outputs go to build/demo/.
+# The main job on the project's own sample data: the whole life of the two
+# models on the tiny preset (prepare -> train both roles briefly on the CPU
+# -> merge -> export -> quantize -> sanity -> eval --compare -> publish to a
+# local S3-compatible store -> download through nginx -> josi chat on the
+# downloaded files), with the coach layers on sample inputs, then one
+# summary table (step, seconds, result). Outputs go to build/demo/.
+# JOSI=path/to/josi uses that build instead of building; JOSI_DEMO_OUT sets
+# the output directory; JOSI_DEMO_SHORT=1 trains and chats less (the test's
+# version).
 set -euo pipefail
 JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$JOSI_ROOT/scripts/lib/deps.sh"
@@ -8,13 +15,26 @@ source "$JOSI_ROOT/scripts/lib/deps.sh"
 josi_install_deps
 josi_install_npm_peers
 build="${JOSI_BUILD_DIR:-$JOSI_ROOT/build}"
-josi_build "$build" RelWithDebInfo josi >/dev/null
-josi="$build/josi"
-out="$build/demo"
+if [ -z "${JOSI:-}" ]; then
+  josi_build "$build" RelWithDebInfo josi >/dev/null
+fi
+josi="${JOSI:-$build/josi}"
+out="${JOSI_DEMO_OUT:-$build/demo}"
+short="${JOSI_DEMO_SHORT:-0}"
 mkdir -p "$out"
 cd "$JOSI_ROOT"
 
 step() { printf '\n== %s\n' "$*"; }
+
+# The summary: each timed command's seconds and a one-line result.
+summary=()
+timed() {  # name, command...: runs it, keeps its seconds; a failure stops the demo
+  local name="$1"; shift
+  local start=$SECONDS
+  "$@"
+  summary+=("$(printf '%-34s %6ss' "$name" "$((SECONDS - start))")")
+}
+result() { summary[-1]+="  $*"; }  # the last timed step's result
 
 step "1. Validate the sample datasets"
 "$josi" data validate data/train_interpreter.jsonl data/val_interpreter.jsonl --mode interpreter
@@ -41,26 +61,125 @@ run_filter memory_merge data/samples/memory_merge.jsonl memory merge
 run_filter memory_patterns data/samples/memory_patterns.jsonl memory patterns
 run_filter prompt data/samples/prompt.jsonl prompt
 
-step "4. A tiny Qwen2 base model -> GGUF F16 -> Q4_K_M (the seed's steps 3-4)"
+step "4. A tiny Qwen2 base model (random weights: real ones cannot be downloaded here)"
 tokenizer="$(josi_qwen_tokenizer)"
-rm -rf "$out/base"
-"$josi" init-base --preset tiny --tokenizer "$tokenizer" --out "$out/base" --seed 1 2>/dev/null
-"$josi" export-gguf "$out/base" --outfile "$out/josi-tiny-f16.gguf" --outtype f16 2>/dev/null
-"$josi" gguf info "$out/josi-tiny-f16.gguf" | head -n 12
-f16_bytes=$(stat -c %s "$out/josi-tiny-f16.gguf")
-"$josi" quantize "$out/josi-tiny-f16.gguf" "$out/josi-tiny-q4_k_m.gguf" Q4_K_M --report "$out/quantize-report.json" 2>/dev/null
-"$josi" gguf info "$out/josi-tiny-q4_k_m.gguf" --tensors | tail -n 8
-"$josi" gguf set-version "$out/josi-tiny-q4_k_m.gguf" "$out/josi-tiny-q4_k_m-v2.gguf" 2
+rm -rf "$out/base" "$out/interpreter" "$out/explainer" "$out/gguf" "$out/downloaded" "$out/prefix-cache"
+timed "init-base tiny" "$josi" init-base --preset tiny --tokenizer "$tokenizer" --out "$out/base" --seed 1 2>/dev/null
+result "$(du -sh "$out/base" | cut -f1) Hugging Face directory"
 
-step "5. The tokenizer, read from the GGUF file"
-"$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" "Why is today an easy day? <|im_start|> stays text"
-printf 'athlete text: %s tokens\n' "$("$josi" tokenize --tokenizer "$out/josi-tiny-q4_k_m.gguf" --count "I'm sick, can't train this week")"
+echo
+echo "NOTE: the tiny base has random weights and two layers, and a minute of CPU training"
+echo "does not make it a coach: it cannot pass the seed's targets (eval_loss, accuracy, 5/5"
+echo "and 2/2 sanity). The point here is that every step runs and checks its output."
 
-step "6. The engine: generation and speed on the tiny Q4_K_M (random weights, so the text is noise)"
-"$josi" generate "$out/josi-tiny-q4_k_m.gguf" --prompt "What is Zone 2?" --max-tokens 16 --seed 1
-"$josi" bench "$out/josi-tiny-q4_k_m.gguf" --pp 128 --tg 16 --repetitions 1
+step "5. Train both roles briefly on the CPU (the seed's step 2)"
+steps=$([ "$short" = 1 ] && echo 2 || echo 40)
+train() {  # role, train data, val data
+  "$josi" train --mode "$1" --base_model "$out/base" --train_data "$2" --val_data "$3" --output_dir "$out/$1" \
+    --device cpu --no_wandb --max_steps "$steps" --batch_size 2 --grad_accum 1 --lr 2e-3 --max_seq_length 1024 \
+    > "$out/train-$1.log" 2>&1 || { cat "$out/train-$1.log"; return 1; }
+  tail -n 3 "$out/train-$1.log"
+}
+loss_of() { node -e 'const m = require(process.argv[1]); console.log(`best eval_loss ${m.best_eval_loss.toFixed(3)}, token accuracy ${(100 * m.best_eval_token_accuracy).toFixed(1)}%, ${m.total_steps} steps`)' "$out/$1/training_metrics.json"; }
+timed "train interpreter" train interpreter data/train_interpreter.jsonl data/val_interpreter.jsonl
+result "$(loss_of interpreter)"
+timed "train explainer" train explainer "$out/train_explainer_sequential.jsonl" "$out/val_explainer_sequential.jsonl"
+result "$(loss_of explainer)"
 
-step "7. The coach turn: a scripted josi chat --jsonl conversation (both roles on the tiny model)"
+step "6. Merge the adapters into full models (the seed's step 3)"
+for role in interpreter explainer; do
+  timed "merge $role" "$josi" merge --lora_path "$out/$role/lora_weights" 2>/dev/null
+  result "$out/$role/merged"
+done
+
+step "7. Export GGUF F16 and quantize Q4_K_M (the seed's step 4)"
+mkdir -p "$out/gguf"
+for role in interpreter explainer; do
+  timed "export-gguf $role F16" "$josi" export-gguf "$out/$role/merged" --outfile "$out/gguf/$role-f16.gguf" --outtype f16 2>/dev/null
+  result "$(stat -c %s "$out/gguf/$role-f16.gguf") bytes"
+  timed "quantize $role Q4_K_M" "$josi" quantize "$out/gguf/$role-f16.gguf" "$out/gguf/$role-q4_k_m.gguf" Q4_K_M --keep-f16 2>/dev/null
+  result "$(stat -c %s "$out/gguf/$role-q4_k_m.gguf") bytes"
+done
+"$josi" gguf info "$out/gguf/interpreter-q4_k_m.gguf" | head -n 8
+"$josi" gguf set-version "$out/gguf/interpreter-q4_k_m.gguf" "$out/gguf/interpreter-q4_k_m-v2.gguf" 2
+
+step "8. The seed's sanity checks on the Q4_K_M files (the seed's step 5; the app's path)"
+sanity() {  # role
+  "$josi" sanity --model_path "$out/gguf/$1-q4_k_m.gguf" --mode "$1" > "$out/sanity-$1.txt" || true
+  cat "$out/sanity-$1.txt"
+}
+for role in interpreter explainer; do
+  timed "sanity $role" sanity "$role"
+  result "$(tail -n 1 "$out/sanity-$role.txt" | sed 's/fails the seed.s target/fails: random base/')"
+done
+
+step "9. eval with --compare: Q4_K_M against its F16 (loss, accuracy, KL, top-1, generation)"
+limit=$([ "$short" = 1 ] && echo 2 || echo 0)
+evaluate() {  # role, data
+  "$josi" eval --model "$out/gguf/$1-q4_k_m.gguf" --compare "$out/gguf/$1-f16.gguf" --data "$2" --mode "$1" \
+    --limit "$limit" --report "$out/eval-$1.json" 2>/dev/null
+}
+eval_result() { node -e 'const r = require(process.argv[1]); console.log(`eval_loss ${r.eval_loss.toFixed(3)}, KL ${r.compare.kl.mean.toExponential(2)}, top-1 ${(100 * r.compare.top1_agreement).toFixed(1)}%, ${r.examples} examples`)' "$out/eval-$1.json"; }
+timed "eval interpreter --compare" evaluate interpreter data/val_interpreter.jsonl
+result "$(eval_result interpreter)"
+timed "eval explainer --compare" evaluate explainer "$out/val_explainer_sequential.jsonl"
+result "$(eval_result explainer)"
+
+step "10. Publish to a local S3-compatible store (the seed's step 6)"
+free_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+wait_port() {  # port, what, log
+  for _ in $(seq 100); do
+    if (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "demo: $2 did not start on port $1:" >&2; cat "$3" >&2; return 1
+}
+servers="$out/servers"
+rm -rf "$servers"; mkdir -p "$servers/store" "$servers/nginx/tmp"
+store_port=$(free_port)
+access_key=JOSIDEMOACCESSKEY secret_key="josi-demo-secret-$RANDOM$RANDOM"
+NODE_PATH="$JOSI_NPM_DIR/node_modules" node tests/integration/s3_test_server.js --dir "$servers/store" --port "$store_port" \
+  --access-key "$access_key" --secret-key "$secret_key" --bucket mivalta-models > "$servers/store.log" 2>&1 &
+pids+=($!)
+wait_port "$store_port" "the S3 store" "$servers/store.log"
+# The public side: nginx with docs/serving.md's read-only proxy block.
+nginx_port=$(free_port)
+n="$servers/nginx"
+{
+  echo "daemon off; master_process off; pid $n/nginx.pid; error_log $n/error.log;"
+  [ "$(id -u)" = 0 ] && echo "user root;"
+  echo "events { worker_connections 64; }"
+  echo "http { default_type application/octet-stream; access_log $n/access.log;"
+  for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $n/tmp/$t;"; done
+  awk '/<!-- nginx-proxy -->/ {on = 1; next} on && /^```nginx/ {inside = 1; next} inside && /^```/ {exit} inside' docs/serving.md \
+    | sed -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" -e "s|https://fsn1.your-objectstorage.com|http://127.0.0.1:$store_port|g"
+  echo "}"
+} > "$n/nginx.conf"
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+"$nginx_bin" -p "$n" -c "$n/nginx.conf" -e "$n/error.log" > "$n/out.log" 2>&1 &
+pids+=($!)
+wait_port "$nginx_port" "nginx" "$n/error.log"
+public_url="http://127.0.0.1:$nginx_port/models"
+echo "store: http://127.0.0.1:$store_port (bucket mivalta-models); public URL through nginx: $public_url"
+echo "The random models fail the sanity checks (step 8), so the gate would refuse them; --skip-sanity ships"
+echo "them anyway and the manifest records \"skipped\"."
+publish() {  # extra flags...
+  S3_ACCESS_KEY="$access_key" S3_SECRET_KEY="$secret_key" "$josi" publish --upload-only \
+    --gguf-interpreter "$out/gguf/interpreter-q4_k_m.gguf" --gguf-explainer "$out/gguf/explainer-q4_k_m.gguf" \
+    --s3-endpoint "http://127.0.0.1:$store_port" --public-url "$public_url" "$@" 2>&1
+}
+if publish > "$out/gate.log"; then echo "demo: the release gate let random models through" >&2; exit 1; fi
+echo "-- without --skip-sanity: $(grep -o 'sanity checks failed, nothing uploaded: [^(]*' "$out/gate.log")"
+timed "publish (S3, --skip-sanity)" publish --skip-sanity
+result "3 objects, manifest sanity $(curl -s "$public_url/josi-v5-manifest.json" | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(JSON.stringify(m.sanity))')"
+
+step "11. Download through nginx, verified (the seed's step 7)"
+timed "download (nginx)" "$josi" download --manifest-url "$public_url/josi-v5-manifest.json" --output-dir "$out/downloaded" 2>/dev/null
+result "$(ls "$out/downloaded" | grep -c gguf) files, sha256 verified"
+
+step "12. The coach turn on the downloaded files: josi chat --jsonl (the phone's turn)"
 # Random weights, so the texts are noise; the constrained interpreter still
 # writes a valid GATCRequest every turn, and the routes follow from it.
 show_turns() {
@@ -73,22 +192,33 @@ show_turns() {
         `interpreter ${t.interpreter_prompt.toFixed(0)}+${t.interpreter_generate.toFixed(0)} ms, total ${t.total.toFixed(0)} ms  ${reply}`);
     }'
 }
-rm -rf "$out/prefix-cache"
-"$josi" chat --interpreter "$out/josi-tiny-q4_k_m.gguf" --jsonl data/samples/chat.jsonl --cache-dir "$out/prefix-cache" \
-  > "$out/chat.out.jsonl" 2> "$out/chat.err"
+turns="$out/turns.jsonl"
+if [ "$short" = 1 ]; then head -n 2 data/samples/chat.jsonl > "$turns"; else cp data/samples/chat.jsonl "$turns"; fi
+chat() {  # output name
+  "$josi" chat --interpreter "$out/downloaded/josi-v5-interpreter-q4_k_m.gguf" \
+    --explainer "$out/downloaded/josi-v5-explainer-q4_k_m.gguf" --jsonl "$turns" --cache-dir "$out/prefix-cache" \
+    > "$out/$1.out.jsonl" 2> "$out/$1.err"
+}
+timed "chat (prefixes evaluated)" chat chat
 grep prefix "$out/chat.err"
 show_turns < "$out/chat.out.jsonl"
+result "$(node -e 'const t = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse); console.log(`${t.length} turns, ${t.filter((o) => o.interpreter && o.interpreter.valid).length} valid requests`)' < "$out/chat.out.jsonl")"
 echo "-- again with the same cache directory: the prefixes come from their cache files, the turns repeat exactly"
-"$josi" chat --interpreter "$out/josi-tiny-q4_k_m.gguf" --jsonl data/samples/chat.jsonl --cache-dir "$out/prefix-cache" \
-  > "$out/chat2.out.jsonl" 2> "$out/chat2.err"
+timed "chat (prefixes from cache files)" chat chat2
 grep prefix "$out/chat2.err"
-node -e '
+result "$(node -e '
   const [a, b] = process.argv.slice(1).map((f) => require("fs").readFileSync(f, "utf8").trim().split("\n").map((l) => { const o = JSON.parse(l); delete o.timings_ms; return JSON.stringify(o); }));
-  console.log(a.every((l, i) => l === b[i]) ? "identical turns" : "turns differ");' "$out/chat.out.jsonl" "$out/chat2.out.jsonl"
+  console.log(a.every((l, i) => l === b[i]) ? "identical turns" : "turns differ");' "$out/chat.out.jsonl" "$out/chat2.out.jsonl")"
 
-step "Summary"
+step "13. The tokenizer from the GGUF file, and the engine's speed"
+"$josi" tokenize --tokenizer "$out/downloaded/josi-v5-interpreter-q4_k_m.gguf" "Why is today an easy day? <|im_start|> stays text"
+if [ "$short" != 1 ]; then
+  "$josi" bench "$out/downloaded/josi-v5-interpreter-q4_k_m.gguf" --pp 128 --tg 16 --repetitions 1
+fi
+
+step "Summary (step, seconds, result)"
 echo "datasets validated: 4 sample files; sequential data: $(wc -l < "$out/train_explainer_sequential.jsonl") train + $(wc -l < "$out/val_explainer_sequential.jsonl") val examples"
 echo "coach filters run: postprocess, route, govern, parse-intent, memory extract/merge/patterns, prompt"
-echo "tiny model: $f16_bytes bytes F16 -> $(stat -c %s "$out/josi-tiny-q4_k_m.gguf") bytes Q4_K_M"
-echo "coach turns: $(wc -l < "$out/chat.out.jsonl") through josi chat -> $out/chat.out.jsonl"
+printf '%s\n' "${summary[@]}"
+echo "The tiny random base cannot pass the seed's targets; every step above ran and checked its output."
 echo "outputs in $out"

@@ -1,7 +1,7 @@
 #pragma once
 // Progress of long work: a bar redrawn in place on a terminal, plain lines
 // (at most one per quarter or per ten seconds) when stderr is not a terminal, so
-// logs stay readable.
+// logs stay readable; both with the time left at the rate so far.
 #include <chrono>
 #include <cstdint>
 #include <string>

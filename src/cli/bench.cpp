@@ -32,7 +32,7 @@ void register_bench(CLI::App& app) {
     infer::Model model(o->model);
     base::ThreadPool pool(o->threads);
     const auto r = infer::run_benchmark(model, pool, o->bench);
-    const auto file_bytes = model.file().file().size();
+    const auto file_bytes = model.file_bytes();
     if (o->json) {
       json::Json j{{"model", o->model},
                    {"isa", kernels::isa_name(kernels::active_isa())},

@@ -20,6 +20,8 @@ void register_generate(CLI::App& app);            // josi generate
 void register_logits(CLI::App& app);              // josi logits
 void register_bench(CLI::App& app);               // josi bench
 void register_chat(CLI::App& app);                // josi chat
+void register_sanity(CLI::App& app);              // josi sanity
+void register_eval(CLI::App& app);                // josi eval
 
 // The exit code of the subcommand that ran (0 unless it set one).
 int exit_code();

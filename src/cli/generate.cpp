@@ -66,7 +66,7 @@ std::vector<int32_t> prompt_tokens(const Options& o, const text::Tokenizer& toke
 void register_generate(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("generate", "Run a GGUF model on a prompt and stream the answer");
-  cmd->add_option("model", o->model, "Model .gguf (qwen2 or llama)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", o->model, "Model .gguf or Hugging Face directory (qwen2 or llama)")->required()->check(CLI::ExistingPath);
   cmd->add_option(flag("prompt"), o->prompt, "The user message (or, with --raw, the whole prompt text)");
   cmd->add_option(flag("messages"), o->messages, "JSON file: [{role, content}...] or a training line {\"messages\": [...]}")
       ->check(CLI::ExistingFile);

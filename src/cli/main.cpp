@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   josi::cli::register_download(app);
   josi::cli::register_generate(app);
   josi::cli::register_chat(app);
+  josi::cli::register_sanity(app);
+  josi::cli::register_eval(app);
   josi::cli::register_logits(app);
   josi::cli::register_bench(app);
   return josi::cli::run_cli(app, argc, argv);

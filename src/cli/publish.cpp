@@ -1,34 +1,24 @@
-// josi publish: the seed's publish_models.py. LoRA adapters (or merged
-// models) -> merge -> GGUF F16 -> quantized GGUF -> upload to S3-compatible
-// storage with the manifest last; or ready GGUF files with --upload-only; or
-// everything but the upload with --no-upload.
+// josi publish: the seed's publish_models.py, its flags and credentials;
+// the pipeline itself (build, sanity gate, manifest, upload) is
+// release/release.hpp.
 #include <cctype>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
-#include <optional>
 
 #include "base/error.hpp"
-#include "base/files.hpp"
 #include "base/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "formats/gguf.hpp"
-#include "formats/peft_adapter.hpp"
-#include "quant/hf_to_gguf.hpp"
-#include "quant/model_quantizer.hpp"
-#include "ship/publisher.hpp"
-#include "lora/merge.hpp"
+#include "release/release.hpp"
+#include "ship/url.hpp"
 
 namespace josi::cli {
-
-namespace fs = std::filesystem;
 
 namespace {
 
 struct Options {
   std::string interpreter, explainer, gguf_interpreter, gguf_explainer;
-  bool upload_only = false, no_upload = false, keep_f16 = false, quant_given = false;
+  bool upload_only = false, no_upload = false, keep_f16 = false, quant_given = false, skip_sanity = false;
   std::string bucket = "mivalta-models";
   std::string public_url = std::string(ship::kDefaultPublicUrl);
   std::string quant = "Q4_K_M";
@@ -37,6 +27,7 @@ struct Options {
   std::string access_key, secret_key, endpoint, region, addressing = "auto";
   std::string part_size = "16MiB";
   int jobs = 4, retries = 5, timeout = 60;
+  size_t threads = 0;
 };
 
 std::string env_or(const std::string& flag_value, const char* name) {
@@ -61,65 +52,6 @@ uint64_t parse_size(const std::string& text) {
   if (bytes < (64ull << 10) || bytes > (5ull << 30))
     throw Error("publish: --part-size must be between 64KiB and 5GiB (stores want at least 5MiB)", ExitCode::usage);
   return bytes;
-}
-
-// The quant name ("q4_k_m") of a GGUF's general.file_type.
-std::string quant_of(const fs::path& path) {
-  formats::GgufFile file(path);
-  const auto* ft = file.find("general.file_type");
-  if (!ft) throw Error(path.string() + ": no general.file_type: not a GGUF written by a converter or quantizer");
-  uint64_t id = ft->as_uint("general.file_type");
-  for (auto name : quant::file_type_names())
-    if (quant::file_type_from_name(name)->id == id) return base::to_lower_ascii(name);
-  throw Error(path.string() + ": general.file_type " + std::to_string(id) + " is not a type Josi knows");
-}
-
-bool is_adapter(const fs::path& dir) { return fs::exists(dir / "adapter_config.json"); }
-
-// Removes an intermediate directory when the step that needed it is over, or failed.
-struct RemovedAfterwards {
-  fs::path dir;
-  ~RemovedAfterwards() {
-    std::error_code ec;
-    if (!dir.empty()) fs::remove_all(dir, ec);
-  }
-};
-
-// A model directory -> the shippable GGUF: merge an adapter into its base,
-// export F16, quantize, drop the intermediates (the F16 unless --keep-f16).
-fs::path build_gguf(const std::string& role, const fs::path& dir, const quant::FileType& type, const Options& o) {
-  fs::path model = dir;
-  RemovedAfterwards merged;
-  if (is_adapter(dir)) {
-    lora::MergeOptions m;
-    m.lora_path = dir;
-    m.base_model = o.base_model;
-    m.output_path = fs::path(o.output_dir) / ("josi-v5-" + role + "-merged");
-    merged.dir = m.output_path;
-    auto s = lora::merge_adapter(m);
-    std::cout << "publish: " << role << ": merged " << s.merged_weights << " adapted weights into "
-              << s.base_model.string() << "\n";
-    model = s.output;
-  }
-  fs::path out = fs::path(o.output_dir) / ship::model_file_name(role, type.name);
-  quant::ExportOptions e;
-  e.name = "josi-v5-" + role;
-  auto direct = formats::ggml_type_from_name(base::to_lower_ascii(type.name));
-  if (direct && (*direct == formats::GgmlType::F32 || *direct == formats::GgmlType::F16 ||
-                 *direct == formats::GgmlType::BF16 || *direct == formats::GgmlType::Q8_0)) {
-    e.outtype = *direct;
-    quant::export_gguf(model, out, e);
-    std::cout << "publish: " << role << ": exported " << out.string() << "\n";
-    return out;
-  }
-  fs::path f16 = fs::path(o.output_dir) / ("josi-v5-" + role + "-f16.gguf");
-  quant::export_gguf(model, f16, e);
-  auto report = quant::quantize_model(f16, out, {type, 0, true});
-  formats::GgufFile check(out);  // reads back before the intermediate goes
-  std::cout << "publish: " << role << ": " << report.file_type << " " << out.string() << " (" << report.output_bytes
-            << " bytes)\n";
-  if (!o.keep_f16) fs::remove(f16);
-  return out;
 }
 
 ship::S3Config s3_config(const Options& o) {
@@ -152,73 +84,35 @@ ship::S3Config s3_config(const Options& o) {
 
 void run(const Options& o) {
   if (o.upload_only && o.no_upload) throw Error("publish: --upload-only and --no-upload exclude each other", ExitCode::usage);
-  struct Source {
-    std::string role, dir, gguf;
-  };
-  const Source sources[] = {{"interpreter", o.interpreter, o.gguf_interpreter},
-                            {"explainer", o.explainer, o.gguf_explainer}};
-  // Everything that can be wrong with the input is found before the long work starts.
-  auto type = quant::file_type_from_name(o.quant);
-  if (!type) throw Error("publish: unknown --quant " + base::quoted(o.quant), ExitCode::usage);
-  ship::parse_url(o.public_url, "--public-url");
-  if (!o.base_model.empty() && !fs::is_directory(o.base_model))
-    throw Error("publish: --base-model " + o.base_model + " is not a directory", ExitCode::io);
-  std::vector<ship::PublishFile> files;
-  for (const auto& s : sources) {
-    if (!s.dir.empty() && !s.gguf.empty())
-      throw Error("publish: give --" + s.role + " or --gguf-" + s.role + ", not both", ExitCode::usage);
-    if (s.dir.empty() && s.gguf.empty())
-      throw Error("publish: the " + s.role + " is missing: give --" + s.role + " DIR or --gguf-" + s.role + " FILE",
+  release::ReleaseOptions r;
+  const std::pair<std::string, std::string> roles[] = {{o.interpreter, o.gguf_interpreter}, {o.explainer, o.gguf_explainer}};
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string role(ship::kRoles[i]);
+    const auto& [dir, gguf] = roles[i];
+    if (!dir.empty() && !gguf.empty())
+      throw Error("publish: give --" + role + " or --gguf-" + role + ", not both", ExitCode::usage);
+    if (dir.empty() && gguf.empty())
+      throw Error("publish: the " + role + " is missing: give --" + role + " DIR or --gguf-" + role + " FILE",
                   ExitCode::usage);
-    if (o.upload_only && !s.dir.empty())
-      throw Error("publish: --upload-only takes ready GGUF files: use --gguf-" + s.role + " instead of --" + s.role,
+    if (o.upload_only && !dir.empty())
+      throw Error("publish: --upload-only takes ready GGUF files: use --gguf-" + role + " instead of --" + role,
                   ExitCode::usage);
-    const std::string& path = s.gguf.empty() ? s.dir : s.gguf;
-    if (!fs::exists(path)) throw Error("publish: " + path + " does not exist", ExitCode::io);
-    ship::PublishFile f{s.role, s.gguf, ""};
-    if (!s.gguf.empty()) {
-      f.quant = quant_of(s.gguf);
-      if (o.quant_given && f.quant != base::to_lower_ascii(o.quant))
-        throw Error("publish: " + s.gguf + " is " + f.quant + ", not the --quant " + o.quant, ExitCode::usage);
-    } else if (is_adapter(s.dir)) {
-      formats::PeftAdapter adapter(s.dir);  // reads and checks it
-    } else if (!fs::exists(fs::path(s.dir) / "config.json")) {
-      throw Error("publish: " + s.dir + " is neither a LoRA adapter (adapter_config.json) nor a model (config.json)",
-                  ExitCode::usage);
-    }
-    files.push_back(std::move(f));
+    r.sources.push_back({role, dir, gguf});
   }
-  std::optional<ship::S3Config> s3;
-  ship::UploadOptions upload;
+  r.quant = o.quant;
+  r.quant_given = o.quant_given;
+  r.base_model = o.base_model;
+  r.output_dir = o.output_dir;
+  r.keep_f16 = o.keep_f16;
+  r.skip_sanity = o.skip_sanity;
+  r.threads = o.threads;
+  r.public_url = o.public_url;
   if (!o.no_upload) {
-    s3 = s3_config(o);
-    upload.part_size = parse_size(o.part_size);
-    upload.jobs = o.jobs;
+    r.upload = s3_config(o);
+    r.upload_options.part_size = parse_size(o.part_size);
+    r.upload_options.jobs = o.jobs;
   }
-  bool builds = !o.interpreter.empty() || !o.explainer.empty();
-  if (builds || o.no_upload) {
-    std::error_code ec;
-    fs::create_directories(o.output_dir, ec);
-    base::check_output_path(fs::path(o.output_dir) / ship::kManifestFile);
-  }
-
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (!files[i].path.empty()) continue;
-    files[i].path = build_gguf(sources[i].role, sources[i].dir, *type, o);
-    files[i].quant = base::to_lower_ascii(type->name);
-  }
-
-  auto manifest = ship::build_manifest(files, o.public_url);
-  for (const auto& e : manifest.models)
-    std::cout << "publish: " << e.role << ": " << e.file << ", " << e.size_bytes << " bytes, sha256 " << e.sha256 << "\n";
-  if (builds || o.no_upload) {
-    fs::path local = fs::path(o.output_dir) / ship::kManifestFile;
-    base::write_file_atomic(local, ship::manifest_json(manifest));
-    std::cout << "publish: wrote " << local.string() << "\n";
-  }
-  if (o.no_upload) return;
-  ship::upload_release(files, manifest, o.public_url, *s3, upload, std::cout);
-  std::cout << "publish: done: " << ship::join_url(o.public_url, ship::kManifestFile) << "\n";
+  release::publish_release(r, std::cout);
 }
 
 }  // namespace
@@ -238,6 +132,9 @@ void register_publish(CLI::App& app) {
   auto* quant = cmd->add_option(flag("quant"), o->quant, "Quantization of the built files (ready files: checked)")
                     ->capture_default_str();
   cmd->add_flag(flag("keep_f16"), o->keep_f16, "Keep the F16 intermediate GGUF files");
+  cmd->add_flag(flag("skip_sanity"), o->skip_sanity,
+                "Ship without the seed's sanity checks on the GGUF files (the manifest records \"skipped\")");
+  cmd->add_option(flag("threads"), o->threads, "Threads of the sanity checks (default: all cores)");
   cmd->add_option(flag("bucket"), o->bucket, "Bucket")->capture_default_str();
   cmd->add_option(flag("public_url"), o->public_url, "Public base URL of the bucket's objects (goes into the manifest)")
       ->capture_default_str();

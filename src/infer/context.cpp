@@ -71,28 +71,32 @@ void Context::reserve(int64_t n) {
 }
 
 std::span<const float> Context::eval(std::span<const int32_t> tokens, Logits which) {
+  return eval_last(tokens, which == Logits::all ? static_cast<int64_t>(tokens.size()) : 1);
+}
+
+std::span<const float> Context::eval_last(std::span<const int32_t> tokens, int64_t rows) {
   const auto& h = model_.hparams();
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw Error("no tokens to evaluate", ExitCode::usage);
+  if (rows < 1 || rows > n) throw Error(fmt::format("{} logit rows asked of {} tokens", rows, n), ExitCode::usage);
   if (n_past_ + n > n_ctx()) {
     throw Error(fmt::format("{} tokens do not fit in the context: {} of {} positions are used", n, n_past_, n_ctx()));
   }
   for (const int32_t id : tokens) {
     if (id < 0 || id >= h.n_vocab) throw Error(fmt::format("token id {} is outside the vocabulary (0..{})", id, h.n_vocab - 1));
   }
-  const int64_t rows = which == Logits::all ? n : 1;
   logits_.resize(static_cast<size_t>(rows * h.n_vocab));
+  const int64_t first_row = n - rows;
   for (int64_t begin = 0; begin < n; begin += kMaxBatch) {
     const int64_t count = std::min(kMaxBatch, n - begin);
-    const bool last_batch = begin + count == n;
-    float* out = which == Logits::all ? &logits_[static_cast<size_t>(begin * h.n_vocab)]
-                                      : (last_batch ? logits_.data() : nullptr);
-    eval_batch(tokens.subspan(static_cast<size_t>(begin), static_cast<size_t>(count)), which, out);
+    const int64_t first = std::clamp<int64_t>(first_row - begin, 0, count);
+    float* out = first < count ? &logits_[static_cast<size_t>((begin + first - first_row) * h.n_vocab)] : nullptr;
+    eval_batch(tokens.subspan(static_cast<size_t>(begin), static_cast<size_t>(count)), first, out);
   }
   return logits_;
 }
 
-void Context::eval_batch(std::span<const int32_t> tokens, Logits which, float* logits_out) {
+void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* logits_out) {
   const auto& h = model_.hparams();
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t embd = h.n_embd, q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
@@ -139,7 +143,6 @@ void Context::eval_batch(std::span<const int32_t> tokens, Logits which, float* l
   if (!logits_out) return;
 
   // Only the rows whose logits are wanted go through the output projection.
-  const int64_t first = which == Logits::all ? 0 : n - 1;
   const int64_t rows = n - first;
   for (int64_t t = first; t < n; ++t) {
     rms_norm(&x_[t * embd], model_.output_norm().data(), &xn_[(t - first) * embd], embd, h.rms_eps);

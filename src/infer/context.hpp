@@ -42,9 +42,14 @@ class Context {
   // valid until the next call. Throws josi::Error when a token id is out of
   // range or the tokens do not fit in the context.
   std::span<const float> eval(std::span<const int32_t> tokens, Logits which = Logits::last);
+  // The same, returning the logits of the last `rows` tokens ([rows ×
+  // n_vocab]): only those go through the output projection (teacher-forced
+  // scoring wants the answer's positions, not the prompt's).
+  std::span<const float> eval_last(std::span<const int32_t> tokens, int64_t rows);
 
  private:
-  void eval_batch(std::span<const int32_t> tokens, Logits which, float* logits_out);
+  // Logits of the batch's positions [first, n) into logits_out (none when null).
+  void eval_batch(std::span<const int32_t> tokens, int64_t first, float* logits_out);
   void attention(int64_t layer, int64_t n);
   void reserve(int64_t n);
 

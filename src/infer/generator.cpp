@@ -21,11 +21,8 @@ std::vector<int32_t> stop_tokens_of(const Model& model, const text::Tokenizer& t
   for (const char* name : {"<|im_end|>", "<|endoftext|>"}) {
     if (auto id = tokenizer.token_id(name)) stops.push_back(*id);
   }
-  const std::string key = "tokenizer.ggml.eos_token_id";
-  if (const auto* eos = model.file().find(key)) {
-    const auto id = static_cast<int32_t>(eos->as_uint(key));
+  for (const int32_t id : model.eos_tokens())
     if (std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
-  }
   return stops;
 }
 

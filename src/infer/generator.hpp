@@ -40,8 +40,8 @@ struct Generation {
   double constraint_seconds = 0;  // the output constraint's masks and bookkeeping (part of generate_seconds)
 };
 
-// <|im_end|> and <|endoftext|> where the vocabulary has them, plus the file's
-// tokenizer.ggml.eos_token_id.
+// <|im_end|> and <|endoftext|> where the vocabulary has them, plus the end
+// tokens the model's files name.
 std::vector<int32_t> stop_tokens_of(const Model& model, const text::Tokenizer& tokenizer);
 
 // Generates the answer to `prompt`. The context may already hold the first

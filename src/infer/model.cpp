@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "formats/hf_config.hpp"
+#include "formats/safetensors.hpp"
+#include "formats/tensor_names.hpp"
 #include "kernels/matmul.hpp"
 #include "quant/block_quant.hpp"
 
@@ -28,6 +31,16 @@ float positive_float(const GgufFile& file, const std::string& key, float fallbac
   return static_cast<float>(x);
 }
 
+HParams check_shape(HParams h, const std::string& where) {
+  if (h.n_embd % h.n_head != 0 || h.n_head % h.n_head_kv != 0) {
+    throw Error(fmt::format("{}: {} heads ({} KV heads) do not divide the embedding length {}", where, h.n_head,
+                            h.n_head_kv, h.n_embd));
+  }
+  h.head_dim = h.n_embd / h.n_head;
+  if (h.head_dim % 2 != 0) throw Error(fmt::format("{}: head size {} is odd", where, h.head_dim));
+  return h;
+}
+
 HParams read_hparams(const GgufFile& file) {
   HParams h;
   const std::string key = "general.architecture";
@@ -46,12 +59,7 @@ HParams read_hparams(const GgufFile& file) {
   h.rope_freq_base = positive_float(file, a + "rope.freq_base", 10000.0f);
   h.rms_eps = positive_float(file, a + "attention.layer_norm_rms_epsilon", 1e-6f);
   h.rope = h.architecture == "llama" ? RopeStyle::interleaved : RopeStyle::neox;
-  if (h.n_embd % h.n_head != 0 || h.n_head % h.n_head_kv != 0) {
-    throw Error(fmt::format("{}: {} heads ({} KV heads) do not divide the embedding length {}", file.path().string(),
-                            h.n_head, h.n_head_kv, h.n_embd));
-  }
-  h.head_dim = h.n_embd / h.n_head;
-  if (h.head_dim % 2 != 0) throw Error(fmt::format("{}: head size {} is odd", file.path().string(), h.head_dim));
+  h = check_shape(h, file.path().string());
   if (const auto* rope_dims = file.find(a + "rope.dimension_count");
       rope_dims && static_cast<int64_t>(rope_dims->as_uint(a + "rope.dimension_count")) != h.head_dim) {
     throw Error(fmt::format("{}: partial RoPE ({} of {} dimensions) is not supported", file.path().string(),
@@ -68,21 +76,99 @@ std::string shape(const std::vector<uint64_t>& dims) {
 
 }  // namespace
 
-Model::Model(const std::filesystem::path& path) : file_(path), hparams_(read_hparams(file_)) {
+// A Hugging Face directory: its config and its safetensors.
+struct Model::Directory {
+  formats::ModelConfig config;
+  formats::SafetensorsModel weights;
+};
+
+Model::Model(const std::filesystem::path& path) : path_(path) {
+  if (std::filesystem::is_directory(path)) {
+    open_directory();
+  } else {
+    open_gguf();
+  }
+  read_weights();
+}
+
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+
+void Model::open_gguf() {
+  gguf_ = std::make_unique<GgufFile>(path_);
+  hparams_ = read_hparams(*gguf_);
+  const std::string key = "tokenizer.ggml.eos_token_id";
+  if (const auto* eos = gguf_->find(key)) eos_tokens_.push_back(static_cast<int32_t>(eos->as_uint(key)));
+  file_bytes_ = gguf_->file().size();
+}
+
+void Model::open_directory() {
+  formats::ModelConfig config = formats::read_model_config(path_);
+  HParams& h = hparams_;
+  if (config.architecture == "Qwen2ForCausalLM") {
+    h.architecture = "qwen2";
+  } else if (config.architecture == "LlamaForCausalLM") {
+    h.architecture = "llama";
+  } else {
+    throw Error(fmt::format("{}: architecture '{}' is not supported (the engine runs Qwen2ForCausalLM and LlamaForCausalLM)",
+                            (path_ / "config.json").string(), config.architecture));
+  }
+  h.n_embd = config.hidden_size;
+  h.n_layer = config.num_hidden_layers;
+  h.n_ff = config.intermediate_size;
+  h.n_head = config.num_attention_heads;
+  h.n_head_kv = config.num_key_value_heads;
+  h.n_ctx_train = config.max_position_embeddings;
+  h.rope_freq_base = static_cast<float>(config.rope_theta);
+  h.rms_eps = static_cast<float>(config.rms_norm_eps);
+  // Hugging Face checkpoints (llama's too) keep Q and K in rotate-half order.
+  h.rope = RopeStyle::neox;
+  h = check_shape(h, (path_ / "config.json").string());
+  for (int64_t id : config.eos_token_ids) eos_tokens_.push_back(static_cast<int32_t>(id));
+  directory_ = std::make_unique<Directory>(Directory{std::move(config), formats::SafetensorsModel(path_)});
+  for (const auto* t : directory_->weights.tensors()) file_bytes_ += t->nbytes;
+}
+
+void Model::release_metadata(const std::string& key) {
+  if (gguf_) gguf_->release(key);
+}
+
+std::optional<TensorRef> Model::tensor(const std::string& name) const {
+  if (gguf_) {
+    const auto* t = gguf_->find_tensor(name);
+    if (!t) return std::nullopt;
+    return TensorRef{t->type, gguf_->tensor_data(*t), t->dims};
+  }
+  const auto hf = formats::hf_tensor_name(name);
+  const auto* t = hf ? directory_->weights.find(*hf) : nullptr;
+  if (!t) return std::nullopt;
+  GgmlType type;
+  switch (t->dtype) {
+    case formats::DType::F32: type = GgmlType::F32; break;
+    case formats::DType::F16: type = GgmlType::F16; break;
+    case formats::DType::BF16: type = GgmlType::BF16; break;
+    default:
+      throw Error(fmt::format("{}: tensor {} has dtype {}, which the engine cannot read", path_.string(), *hf,
+                              formats::dtype_name(t->dtype)));
+  }
+  return TensorRef{type, t->data, std::vector<uint64_t>(t->shape.rbegin(), t->shape.rend())};
+}
+
+void Model::read_weights() {
   const auto& h = hparams_;
-  const auto* embd = file_.find_tensor("token_embd.weight");
-  if (!embd) throw Error(fmt::format("{}: missing tensor token_embd.weight", path.string()));
+  const auto embd = tensor("token_embd.weight");
+  if (!embd) throw Error(fmt::format("{}: missing tensor token_embd.weight", path_.string()));
   if (embd->dims.size() != 2 || embd->dims[0] != static_cast<uint64_t>(h.n_embd)) {
-    throw Error(fmt::format("{}: token_embd.weight has shape {}, expected [{}, vocab]", path.string(), shape(embd->dims),
+    throw Error(fmt::format("{}: token_embd.weight has shape {}, expected [{}, vocab]", path_.string(), shape(embd->dims),
                             h.n_embd));
   }
   hparams_.n_vocab = static_cast<int64_t>(embd->dims[1]);
   token_embd_ = weight("token_embd.weight", h.n_vocab, h.n_embd);
   if (!quant::can_dequantize(token_embd_.type)) {
-    throw Error(fmt::format("{}: token_embd.weight has type {}, which the engine cannot read", path.string(),
+    throw Error(fmt::format("{}: token_embd.weight has type {}, which the engine cannot read", path_.string(),
                             formats::ggml_type_info(token_embd_.type).name));
   }
-  tied_output_ = file_.find_tensor("output.weight") == nullptr;
+  tied_output_ = !tensor("output.weight") || (directory_ && directory_->config.tie_word_embeddings);
   output_ = tied_output_ ? token_embd_ : weight("output.weight", h.n_vocab, h.n_embd);
   output_norm_ = vector("output_norm.weight", h.n_embd);
 
@@ -108,40 +194,40 @@ Model::Model(const std::filesystem::path& path) : file_(path), hparams_(read_hpa
 }
 
 Weight Model::weight(const std::string& name, int64_t rows, int64_t cols) const {
-  const auto* t = file_.find_tensor(name);
-  if (!t) throw Error(fmt::format("{}: missing tensor {}", file_.path().string(), name));
+  const auto t = tensor(name);
+  if (!t) throw Error(fmt::format("{}: missing tensor {}", path_.string(), name));
   if (t->dims.size() != 2 || t->dims[0] != static_cast<uint64_t>(cols) || t->dims[1] != static_cast<uint64_t>(rows)) {
-    throw Error(fmt::format("{}: tensor {} has shape {}, expected [{}, {}]", file_.path().string(), name,
+    throw Error(fmt::format("{}: tensor {} has shape {}, expected [{}, {}]", path_.string(), name,
                             shape(t->dims), cols, rows));
   }
   if (!kernels::can_matmul(t->type)) {
-    throw Error(fmt::format("{}: tensor {} has type {}, which the engine cannot multiply", file_.path().string(), name,
+    throw Error(fmt::format("{}: tensor {} has type {}, which the engine cannot multiply", path_.string(), name,
                             formats::ggml_type_info(t->type).name));
   }
   const auto row_bytes = formats::ggml_row_bytes(t->type, static_cast<uint64_t>(cols));
   if (!row_bytes) {
-    throw Error(fmt::format("{}: tensor {} rows of {} do not fit {} blocks", file_.path().string(), name, cols,
+    throw Error(fmt::format("{}: tensor {} rows of {} do not fit {} blocks", path_.string(), name, cols,
                             formats::ggml_type_info(t->type).name));
   }
-  return Weight{t->type, file_.tensor_data(*t), rows, cols, *row_bytes};
+  return Weight{t->type, t->data, rows, cols, *row_bytes};
 }
 
 // Norm weights and biases are tiny: read once into f32 whatever their type.
 std::vector<float> Model::vector(const std::string& name, int64_t n, bool required) const {
-  const auto* t = file_.find_tensor(name);
+  const auto t = tensor(name);
   if (!t) {
     if (!required) return {};
-    throw Error(fmt::format("{}: missing tensor {}", file_.path().string(), name));
+    throw Error(fmt::format("{}: missing tensor {}", path_.string(), name));
   }
   if (t->dims.size() != 1 || t->dims[0] != static_cast<uint64_t>(n)) {
-    throw Error(fmt::format("{}: tensor {} has shape {}, expected [{}]", file_.path().string(), name, shape(t->dims), n));
+    throw Error(fmt::format("{}: tensor {} has shape {}, expected [{}]", path_.string(), name, shape(t->dims), n));
   }
   if (!quant::can_dequantize(t->type) || !formats::ggml_row_bytes(t->type, static_cast<uint64_t>(n))) {
-    throw Error(fmt::format("{}: tensor {} has type {}, which the engine cannot read", file_.path().string(), name,
+    throw Error(fmt::format("{}: tensor {} has type {}, which the engine cannot read", path_.string(), name,
                             formats::ggml_type_info(t->type).name));
   }
   std::vector<float> v(static_cast<size_t>(n));
-  quant::dequantize_row(t->type, file_.tensor_data(*t), v.data(), n);
+  quant::dequantize_row(t->type, t->data, v.data(), n);
   return v;
 }
 

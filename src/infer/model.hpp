@@ -1,12 +1,17 @@
 #pragma once
-// A Qwen2 or llama model read from a GGUF file for inference: the
-// hyperparameters from its metadata and views of every weight in the file's
-// memory map (never copied). All shapes, types and metadata are checked when
+// A Qwen2 or llama model for inference, from a GGUF file or from a Hugging
+// Face directory (config.json and safetensors, as `josi merge` writes it):
+// the hyperparameters from the metadata or config, and views of every weight
+// in the files' memory maps (never copied; F32, F16 and BF16 safetensors are
+// engine types as they are). All shapes, types and metadata are checked when
 // the model opens, so a bad file fails before any work starts.
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <memory>
+#include <optional>
 
 #include "formats/gguf.hpp"
 
@@ -47,17 +52,33 @@ struct LayerWeights {
   Weight wq, wk, wv, wo, gate, up, down;
 };
 
+// A tensor where the model's files hold it; dims in GGUF order (row length first).
+struct TensorRef {
+  formats::GgmlType type = formats::GgmlType::F32;
+  const uint8_t* data = nullptr;
+  std::vector<uint64_t> dims;
+};
+
 class Model {
  public:
-  // Throws josi::Error naming the file for: an architecture other than qwen2
-  // or llama, missing or inconsistent metadata, a missing tensor, a tensor of
-  // the wrong shape, or a weight type the engine cannot multiply.
+  // `path`: a .gguf file or a Hugging Face model directory. Throws
+  // josi::Error naming it for: an architecture other than qwen2 or llama,
+  // missing or inconsistent metadata, a missing tensor, a tensor of the wrong
+  // shape, or a weight type the engine cannot multiply.
   explicit Model(const std::filesystem::path& path);
+  ~Model();
+  Model(Model&&) noexcept;
 
   const HParams& hparams() const { return hparams_; }
-  const formats::GgufFile& file() const { return file_; }
-  // Frees metadata the engine does not read (see GgufFile::release).
-  void release_metadata(const std::string& key) { file_.release(key); }
+  const std::filesystem::path& path() const { return path_; }
+  // The GGUF file, or nullptr for a Hugging Face directory.
+  const formats::GgufFile* gguf() const { return gguf_.get(); }
+  // Frees GGUF metadata the engine does not read (see GgufFile::release).
+  void release_metadata(const std::string& key);
+  // The end-of-text tokens the files name (GGUF eos_token_id, config.json eos_token_id).
+  const std::vector<int32_t>& eos_tokens() const { return eos_tokens_; }
+  // Bytes of the weights' files.
+  uint64_t file_bytes() const { return file_bytes_; }
   const Weight& token_embd() const { return token_embd_; }
   const Weight& output() const { return output_; }  // token_embd when tied
   bool tied_output() const { return tied_output_; }
@@ -68,11 +89,20 @@ class Model {
   uint64_t bytes_per_token() const;
 
  private:
+  void open_gguf();
+  void open_directory();
+  void read_weights();
+  std::optional<TensorRef> tensor(const std::string& name) const;  // by its GGUF name
   Weight weight(const std::string& name, int64_t rows, int64_t cols) const;
   std::vector<float> vector(const std::string& name, int64_t n, bool required = true) const;
 
-  formats::GgufFile file_;
+  std::filesystem::path path_;
+  std::unique_ptr<formats::GgufFile> gguf_;
+  struct Directory;
+  std::unique_ptr<Directory> directory_;
   HParams hparams_;
+  std::vector<int32_t> eos_tokens_;
+  uint64_t file_bytes_ = 0;
   Weight token_embd_, output_;
   bool tied_output_ = false;
   std::vector<float> output_norm_;

@@ -10,6 +10,7 @@
 #include "formats/gguf.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/safetensors.hpp"
+#include "formats/tensor_names.hpp"
 #include "json/json.hpp"
 #include "quant/block_quant.hpp"
 #include "text/vocabulary.hpp"
@@ -51,7 +52,8 @@ std::vector<Planned> plan_tensors(const ModelConfig& c, const Architecture& arch
   const int64_t h = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim();
   const int64_t q_out = c.num_attention_heads * hd, kv_out = c.num_key_value_heads * hd;
   std::vector<Planned> plan;
-  auto add = [&](const std::string& hf, const std::string& gguf, std::vector<int64_t> shape, int64_t permute = 0) {
+  auto add = [&](const std::string& gguf, std::vector<int64_t> shape, int64_t permute = 0) {
+    const std::string hf = *formats::hf_tensor_name(gguf);
     const TensorView* t = weights.find(hf);
     if (!t) throw Error(dir.string() + ": missing tensor " + hf);
     if (t->shape != shape) {
@@ -65,28 +67,27 @@ std::vector<Planned> plan_tensors(const ModelConfig& c, const Architecture& arch
                   " (expected F32, F16 or BF16)");
     plan.push_back({gguf, t, std::move(shape), permute});
   };
-  add("model.embed_tokens.weight", "token_embd.weight", {c.vocab_size, h});
+  add("token_embd.weight", {c.vocab_size, h});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    const std::string hf = "model.layers." + std::to_string(i) + ".";
     const std::string gg = "blk." + std::to_string(i) + ".";
-    add(hf + "input_layernorm.weight", gg + "attn_norm.weight", {h});
-    add(hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {q_out, h}, arch.permute_qk ? c.num_attention_heads : 0);
-    add(hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {kv_out, h}, arch.permute_qk ? c.num_key_value_heads : 0);
-    add(hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {kv_out, h});
+    add(gg + "attn_norm.weight", {h});
+    add(gg + "attn_q.weight", {q_out, h}, arch.permute_qk ? c.num_attention_heads : 0);
+    add(gg + "attn_k.weight", {kv_out, h}, arch.permute_qk ? c.num_key_value_heads : 0);
+    add(gg + "attn_v.weight", {kv_out, h});
     if (arch.qkv_bias) {
-      add(hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {q_out});
-      add(hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {kv_out});
-      add(hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {kv_out});
+      add(gg + "attn_q.bias", {q_out});
+      add(gg + "attn_k.bias", {kv_out});
+      add(gg + "attn_v.bias", {kv_out});
     }
-    add(hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {h, q_out});
-    add(hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {h});
-    add(hf + "mlp.gate_proj.weight", gg + "ffn_gate.weight", {ff, h});
-    add(hf + "mlp.up_proj.weight", gg + "ffn_up.weight", {ff, h});
-    add(hf + "mlp.down_proj.weight", gg + "ffn_down.weight", {h, ff});
+    add(gg + "attn_output.weight", {h, q_out});
+    add(gg + "ffn_norm.weight", {h});
+    add(gg + "ffn_gate.weight", {ff, h});
+    add(gg + "ffn_up.weight", {ff, h});
+    add(gg + "ffn_down.weight", {h, ff});
   }
-  add("model.norm.weight", "output_norm.weight", {h});
+  add("output_norm.weight", {h});
   // Tied models reuse token_embd as the output; a redundant lm_head copy is dropped.
-  if (!c.tie_word_embeddings) add("lm_head.weight", "output.weight", {c.vocab_size, h});
+  if (!c.tie_word_embeddings) add("output.weight", {c.vocab_size, h});
   return plan;
 }
 

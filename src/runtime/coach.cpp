@@ -10,13 +10,10 @@
 #include "coach/memory.hpp"
 #include "coach/postprocessor.hpp"
 #include "coach/router.hpp"
-#include "constrain/grammar.hpp"
-#include "constrain/json_matcher.hpp"
-#include "constrain/schema_constraint.hpp"
-#include "constrain/token_index.hpp"
 #include "data/system_prompts.hpp"
 #include "infer/generator.hpp"
 #include "json/schema.hpp"
+#include "runtime/request_constraint.hpp"
 #include "text/chat_template.hpp"
 
 namespace josi::runtime {
@@ -46,16 +43,14 @@ struct Coach::Engines {
   base::ThreadPool pool;
   std::unique_ptr<LoadedModel> interpreter_model, explainer_model;  // explainer_model null: shared
   std::unique_ptr<RoleSession> interpreter, explainer;
-  constrain::Grammar grammar = constrain::Grammar::compile(json::Schema::gatc_request().document(), "GATCRequest schema");
-  constrain::JsonMatcher matcher{grammar};
-  std::unique_ptr<constrain::TokenIndex> index;  // built on the first constrained turn, or at open
+  std::unique_ptr<RequestConstraint> constraint;  // built on the first constrained turn, or at open
 
-  const constrain::TokenIndex& token_index() {
-    if (!index) {
+  const RequestConstraint& request_constraint() {
+    if (!constraint) {
       const auto& m = *interpreter_model;
-      index = std::make_unique<constrain::TokenIndex>(*m.tokenizer, static_cast<size_t>(m.model.hparams().n_vocab));
+      constraint = std::make_unique<RequestConstraint>(*m.tokenizer, static_cast<size_t>(m.model.hparams().n_vocab));
     }
-    return *index;
+    return *constraint;
   }
 };
 
@@ -79,7 +74,7 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
       std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
   e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.pool, options_.n_ctx, interpreter_prompt);
   e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.pool, options_.n_ctx, explainer_prompt);
-  if (options_.constrain) e.token_index();
+  if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
     if (options_.prefix_cache) {
       prefixes_.push_back(role->prepare(options_.cache_dir));
@@ -93,8 +88,8 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
 Coach::~Coach() = default;
 
 uint64_t Coach::model_bytes() const {
-  uint64_t total = engines_->interpreter_model->model.file().file().size();
-  if (engines_->explainer_model) total += engines_->explainer_model->model.file().file().size();
+  uint64_t total = engines_->interpreter_model->model.file_bytes();
+  if (engines_->explainer_model) total += engines_->explainer_model->model.file_bytes();
   return total;
 }
 
@@ -116,40 +111,9 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
     throw Error(role.role() + " " + e.what(), e.code());
   }
   user_turn = prompt.user;
-  const auto tokens = text::encode_chatml(tokenizer, {{"system", request.system}, {"user", prompt.user}}, true);
-
-  RoleRun run;
-  run.prompt = prompt.chatml;
-  run.prompt_tokens = static_cast<int64_t>(tokens.size());
-  run.prompt_ids = tokens;
-  infer::GenerateOptions gen;
-  gen.sampling = settings.sampling;
-  gen.sampling.seed = seed;
-  gen.max_new_tokens = settings.max_tokens;
-  std::optional<constrain::SchemaConstraint> constraint;
-  if (constrain) {
-    constraint.emplace(engines_->matcher, engines_->token_index());
-    if (constraint->min_tokens() > static_cast<uint32_t>(settings.max_tokens))
-      throw Error("max_tokens " + std::to_string(settings.max_tokens) + " cannot hold the shortest GATCRequest (" +
-                  std::to_string(constraint->min_tokens()) + " tokens)");
-    gen.constraint = &*constraint;
-  }
-  run.reused_tokens = role.start_turn(tokens, options_.prefix_cache);
-  // A model may write bytes that are not UTF-8 (a token can end inside a
-  // character, a random one anywhere): what leaves the runtime is made valid.
-  std::function<void(std::string_view)> stream;
-  if (on_text) stream = [&](std::string_view piece) { on_text(base::valid_utf8(piece)); };
-  const auto result = infer::generate(role.context(), tokenizer, tokens, gen, stream);
-  role.end_turn();
-  run.raw = base::valid_utf8(result.text);
-  run.tokens = static_cast<int64_t>(result.tokens.size());
-  run.prompt_ms = result.prompt_seconds * 1000;
-  run.first_token_ms = result.first_token_seconds * 1000;
-  run.generate_ms = result.generate_seconds * 1000;
-  run.sample_ms = result.sample_seconds * 1000;
-  run.constraint_ms = result.constraint_seconds * 1000;
-  run.stop = std::string(infer::stop_reason_name(result.stop));
-  return run;
+  std::unique_ptr<constrain::SchemaConstraint> constraint;
+  if (constrain) constraint = engines_->request_constraint().start(settings.max_tokens);
+  return role.run(prompt.user, settings, seed, constraint.get(), options_.prefix_cache, on_text);
 }
 
 TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {

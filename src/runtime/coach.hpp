@@ -42,9 +42,6 @@ struct CoachOptions {
   std::optional<uint64_t> seed;  // turns without their own seed use seed, seed + 1, ...; unset: random
 };
 
-// Receives the reply text as it is produced.
-using TextCallback = std::function<void(std::string_view piece)>;
-
 class Coach {
  public:
   // Opens the models and prepares both prefixes. Throws josi::Error naming

@@ -1,6 +1,8 @@
 #include "runtime/prefix_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -24,20 +26,38 @@ constexpr size_t kHeaderBytes = 1 << 20;
 constexpr size_t kChunks = 32;
 constexpr size_t kChunkBytes = 1 << 16;
 
-}  // namespace
-
-std::string model_identity(const formats::GgufFile& file) {
-  const auto bytes = file.file().bytes();
+std::string file_identity(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot be read", ExitCode::io);
+  const uint64_t size = std::filesystem::file_size(path);
   base::Checksum sum;
-  sum.update(bytes.substr(0, std::min(bytes.size(), kHeaderBytes)));
-  if (bytes.size() > kHeaderBytes) {
-    const size_t span = bytes.size() - kHeaderBytes;
-    for (size_t i = 0; i < kChunks; ++i) sum.update(bytes.substr(kHeaderBytes + span / kChunks * i, kChunkBytes));
-  }
+  std::string chunk;
+  const auto take = [&](uint64_t at, size_t n) {
+    chunk.resize(static_cast<size_t>(std::min<uint64_t>(n, size - std::min(size, at))));
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    sum.update(chunk);
+  };
+  take(0, kHeaderBytes);
+  if (size > kHeaderBytes)
+    for (size_t i = 0; i < kChunks; ++i) take(kHeaderBytes + (size - kHeaderBytes) / kChunks * i, kChunkBytes);
   struct stat st {};
   int64_t mtime_ns = 0;
-  if (::stat(file.path().c_str(), &st) == 0) mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-  return fmt::format("size {} mtime {} content {:016x}", bytes.size(), mtime_ns, sum.value());
+  if (::stat(path.c_str(), &st) == 0) mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  return fmt::format("size {} mtime {} content {:016x}", size, mtime_ns, sum.value());
+}
+
+}  // namespace
+
+std::string model_identity(const std::filesystem::path& model) {
+  if (!std::filesystem::is_directory(model)) return file_identity(model);
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(model))
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  std::string identity;
+  for (const auto& f : files) identity += f.filename().string() + " " + file_identity(f) + "; ";
+  return identity;
 }
 
 PrefixCache::PrefixCache(std::filesystem::path dir, std::string key) : key_(std::move(key)) {

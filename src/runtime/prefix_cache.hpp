@@ -15,10 +15,11 @@
 
 namespace josi::runtime {
 
-// What a model file is, cheaply: size, modification time and a checksum of
-// its header and of chunks spread over its data. Two different files (or the
-// same file rewritten) give different identities.
-std::string model_identity(const formats::GgufFile& file);
+// What a model is, cheaply: for its file (or each file of its directory) the
+// size, modification time and a checksum of the header and of chunks spread
+// over the data. Two different models (or one rewritten) give different
+// identities.
+std::string model_identity(const std::filesystem::path& model);
 
 class PrefixCache {
  public:

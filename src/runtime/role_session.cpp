@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "base/error.hpp"
+#include "base/utf8.hpp"
+#include "infer/generator.hpp"
 #include "kernels/cpu_features.hpp"
 #include "text/chat_template.hpp"
 
@@ -15,8 +17,10 @@ std::string engine_cache_version() {
 }
 
 LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* share_with)
-    : path(p), model(p), identity(model_identity(model.file())) {
-  auto words = text::vocabulary_from_gguf(model.file());
+    : path(p), model(p), identity(model_identity(p)) {
+  // A GGUF file carries its vocabulary; a Hugging Face directory has tokenizer.json.
+  auto words = model.gguf() ? text::vocabulary_from_gguf(*model.gguf())
+                            : text::vocabulary_from_tokenizer_json(p / "tokenizer.json");
   vocabulary = text::fingerprint(words);
   if (share_with && share_with->vocabulary == vocabulary) {
     tokenizer = share_with->tokenizer;
@@ -86,6 +90,41 @@ int64_t RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_pre
   context_.set_n_past(kept);
   intact_ = kept;  // until the turn's prompt is in, what follows is being overwritten
   return kept;
+}
+
+}  // namespace josi::runtime
+
+namespace josi::runtime {
+
+RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
+                         infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text) {
+  const auto& tokenizer = *model_.tokenizer;
+  const std::vector<text::ChatMessage> messages = {{"system", system_}, {"user", user_turn}};
+  RoleRun run;
+  run.prompt = text::render_chatml(messages, true);
+  run.prompt_ids = text::encode_chatml(tokenizer, messages, true);
+  run.prompt_tokens = static_cast<int64_t>(run.prompt_ids.size());
+  infer::GenerateOptions gen;
+  gen.sampling = settings.sampling;
+  gen.sampling.seed = seed;
+  gen.max_new_tokens = settings.max_tokens;
+  gen.constraint = constraint;
+  run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
+  // A model may write bytes that are not UTF-8 (a token can end inside a
+  // character, a random one anywhere): what leaves the runtime is made valid.
+  std::function<void(std::string_view)> stream;
+  if (on_text) stream = [&](std::string_view piece) { on_text(base::valid_utf8(piece)); };
+  const auto result = infer::generate(context_, tokenizer, run.prompt_ids, gen, stream);
+  intact_ = shared_;  // the prompt is in: the prefix it shares is intact again
+  run.raw = base::valid_utf8(result.text);
+  run.tokens = static_cast<int64_t>(result.tokens.size());
+  run.prompt_ms = result.prompt_seconds * 1000;
+  run.first_token_ms = result.first_token_seconds * 1000;
+  run.generate_ms = result.generate_seconds * 1000;
+  run.sample_ms = result.sample_seconds * 1000;
+  run.constraint_ms = result.constraint_seconds * 1000;
+  run.stop = std::string(infer::stop_reason_name(result.stop));
+  return run;
 }
 
 }  // namespace josi::runtime

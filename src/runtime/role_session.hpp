@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "infer/context.hpp"
+#include "infer/token_constraint.hpp"
 #include "runtime/prefix_cache.hpp"
+#include "runtime/turn.hpp"
 #include "text/tokenizer.hpp"
 
 namespace josi::runtime {
@@ -53,14 +55,18 @@ class RoleSession {
   // Puts the prefix into the context: from the cache file in `cache_dir` when
   // it holds it, otherwise by evaluating it (then saving it there).
   PrefixStatus prepare(const std::optional<std::filesystem::path>& cache_dir);
-  // Positions the context for a turn whose prompt is `prompt`: it keeps the
-  // longest cached prefix the prompt starts with (the turn then overwrites
-  // what follows). Returns the tokens kept.
-  int64_t start_turn(const std::vector<int32_t>& prompt, bool use_prefix);
-  // The turn's prompt was evaluated: the prefix it shares is in the context again.
-  void end_turn() { intact_ = shared_; }
+  // The model's answer to `user_turn` (the system prompt before it, ChatML,
+  // the model's stop tokens). With `use_prefix` the cached prefix is reused;
+  // `constraint` (may be null) restricts the tokens; `on_text` gets the text
+  // as it is written. What the model wrote comes back as valid UTF-8.
+  RoleRun run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
+              infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text = {});
 
  private:
+  // Positions the context for a prompt: it keeps the longest cached prefix
+  // the prompt starts with (the turn then overwrites what follows).
+  int64_t start_turn(const std::vector<int32_t>& prompt, bool use_prefix);
+
   std::string role_;
   const LoadedModel& model_;
   std::string system_;

@@ -8,14 +8,19 @@
 //          interpreter's output constraint), and "interpreter" / "explainer"
 //          objects with the sampling keys for one role only.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "infer/sampler.hpp"
 #include "json/json.hpp"
 
 namespace josi::runtime {
+
+// Receives the reply text as it is produced.
+using TextCallback = std::function<void(std::string_view piece)>;
 
 // A role's generation settings: the seed's runtime preset (temperature 0.45,
 // top-p 0.9, at most 150 tokens).

@@ -79,6 +79,11 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
     auto it = models.find(std::string(role));
     if (it != models.end()) m.models.push_back(parse_entry(*it, std::string(role), source));
   }
+  if (auto it = root.find("sanity"); it != root.end()) {
+    if (!it->is_object()) throw Error(source + ": manifest: sanity must be an object, not " + json::type_name(*it));
+    for (auto role : kRoles)
+      if (it->contains(std::string(role))) m.sanity[std::string(role)] = string_field(*it, std::string(role), "sanity.", source);
+  }
   if (m.models.empty()) throw Error(source + ": manifest: models has neither an interpreter nor an explainer entry");
   // Two roles writing one file, or a model overwriting the local manifest copy, would clobber each other.
   for (size_t i = 0; i < m.models.size(); ++i) {
@@ -103,6 +108,12 @@ std::string manifest_json(const Manifest& manifest) {
                       {"quant", m.quant},  {"url", m.url}};
   }
   root["models"] = std::move(models);
+  if (!manifest.sanity.empty()) {
+    Json sanity = Json::object();
+    for (auto role : kRoles)
+      if (auto it = manifest.sanity.find(std::string(role)); it != manifest.sanity.end()) sanity[it->first] = it->second;
+    root["sanity"] = std::move(sanity);
+  }
   return root.dump(2) + "\n";
 }
 

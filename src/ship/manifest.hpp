@@ -1,10 +1,12 @@
 #pragma once
 // The model manifest (../shared/spec/pipeline.md §6): version, base model,
-// publication time, and per role the file name, size, SHA-256, quant and
-// URL. What `josi publish` uploads last and `josi download` trusts only
-// after checking every field, above all that file names are plain names.
+// publication time, per role the file name, size, SHA-256, quant and URL,
+// and the release checks' scores. What `josi publish` uploads last and
+// `josi download` trusts only after checking every field, above all that
+// file names are plain names.
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,9 @@ struct Manifest {
   std::string base_model = "Qwen2.5-1.5B-Instruct";
   std::string published;  // ISO 8601 UTC
   std::vector<ModelEntry> models;
+  // Per role, what `josi publish` found: "5/5", "2/2" or "skipped"; empty in
+  // manifests from before the release gate.
+  std::map<std::string, std::string> sanity;
 
   const ModelEntry* find(std::string_view role) const;
 };

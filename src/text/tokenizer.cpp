@@ -744,7 +744,9 @@ Tokenizer::Tokenizer(Vocabulary vocabulary) : impl_(std::make_unique<Impl>()) { 
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 
-Tokenizer Tokenizer::load(const std::filesystem::path& path) {
+Tokenizer Tokenizer::load(const std::filesystem::path& given) {
+  // A model directory holds its tokenizer.json.
+  const auto path = std::filesystem::is_directory(given) ? given / "tokenizer.json" : given;
   // GGUF by its magic rather than its name: model files get renamed.
   bool gguf = false;
   {

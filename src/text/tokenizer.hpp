@@ -21,7 +21,8 @@ class Tokenizer {
   ~Tokenizer();
   Tokenizer(Tokenizer&&) noexcept;
 
-  // Loads from a tokenizer.json, or from a .gguf file's metadata.
+  // Loads from a tokenizer.json (or a model directory holding one), or from
+  // a .gguf file's metadata.
   static Tokenizer load(const std::filesystem::path& path);
 
   // `allow_special`: added tokens written in `text` become their ids (what

@@ -7,7 +7,7 @@
 
 namespace josi::train {
 
-EvalResult evaluate(const Qwen2Model& model, const TokenizedDataset& data, int64_t batch_size, int32_t pad_id) {
+EvalResult evaluate(const Qwen2Model& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id) {
   torch::NoGradGuard no_grad;
   std::vector<size_t> order(data.examples.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -16,7 +16,7 @@ EvalResult evaluate(const Qwen2Model& model, const TokenizedDataset& data, int64
   double loss_sum = 0;
   int64_t correct = 0, tokens = 0;
   for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size)) {
-    std::vector<const TokenizedExample*> rows;
+    std::vector<const data::TokenizedExample*> rows;
     for (size_t i = start; i < std::min(order.size(), start + static_cast<size_t>(batch_size)); ++i)
       rows.push_back(&data.examples[order[i]]);
     Batch batch = make_batch(rows, pad_id);

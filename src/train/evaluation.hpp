@@ -18,7 +18,7 @@ struct EvalResult {
 };
 
 // Batches of `batch_size` examples, shortest first so padding stays small.
-EvalResult evaluate(const Qwen2Model& model, const TokenizedDataset& data, int64_t batch_size, int32_t pad_id);
+EvalResult evaluate(const Qwen2Model& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id);
 
 // The argmax continuation of `prompt`: up to `max_new_tokens` ids, ending
 // with `stop` (included) when the model produces it.

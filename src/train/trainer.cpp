@@ -191,11 +191,11 @@ TrainResult train(const TrainRequest& request, std::ostream& out) {
   } else {
     check_new_run_dir(o.output_dir);
   }
-  const TokenizedDataset train_set = tokenize_dataset(o.train_data, o.mode, tokenizer, o.max_seq_length);
-  const TokenizedDataset val_set = tokenize_dataset(o.val_data, o.mode, tokenizer, o.max_seq_length);
+  const data::TokenizedDataset train_set = data::tokenize_dataset(o.train_data, o.mode, tokenizer, o.max_seq_length);
+  const data::TokenizedDataset val_set = data::tokenize_dataset(o.val_data, o.mode, tokenizer, o.max_seq_length);
   if (!request.resume) create_run_dir(o.output_dir);
-  out << "train data " << o.train_data.string() << ": " << describe(train_set.counts) << "\n";
-  out << "val data " << o.val_data.string() << ": " << describe(val_set.counts) << "\n";
+  out << "train data " << o.train_data.string() << ": " << data::describe(train_set.counts) << "\n";
+  out << "val data " << o.val_data.string() << ": " << data::describe(val_set.counts) << "\n";
   for (const auto* set : {&train_set, &val_set})
     for (const auto& line : set->counts.first_skipped) out << "  skipped " << line << "\n";
 
@@ -294,7 +294,7 @@ TrainResult train(const TrainRequest& request, std::ostream& out) {
     std::vector<Batch> batches;
     int64_t labels = 0;
     for (int64_t m = first_micro; m < end_micro; ++m) {
-      std::vector<const TokenizedExample*> rows;
+      std::vector<const data::TokenizedExample*> rows;
       for (size_t i = static_cast<size_t>(m * o.batch_size); i < std::min(n_train, static_cast<size_t>((m + 1) * o.batch_size)); ++i)
         rows.push_back(&train_set.examples[order[i]]);
       batches.push_back(make_batch(rows, pad_id));

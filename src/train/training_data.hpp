@@ -1,11 +1,7 @@
 #pragma once
-// Training examples as token ids: the ChatML prompt (system and user turns,
-// then "<|im_start|>assistant\n") built by the project's chat template and
-// tokenizer, followed by the completion (the assistant text plus
-// <|im_end|>), which alone carries the loss. The seed's rules: only
-// single-turn examples; an example longer than the maximum length keeps its
-// prompt and loses the end of its completion, unless the prompt leaves 10
-// tokens or fewer, in which case it is dropped. Every skip is counted.
+// Training batches: tokenized examples (data/tokenized_dataset, shared with
+// `josi eval`, so both score the same tokens) padded into tensors, with the
+// completion positions that carry the loss.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -13,44 +9,9 @@
 
 #include <torch/torch.h>
 
-#include "data/validate.hpp"
-#include "text/tokenizer.hpp"
+#include "data/tokenized_dataset.hpp"
 
 namespace josi::train {
-
-struct TokenizedExample {
-  size_t line = 0;
-  std::vector<int32_t> ids;  // prompt, then completion
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens() const { return static_cast<int64_t>(ids.size()) - prompt_tokens; }
-};
-
-struct DatasetCounts {
-  size_t lines = 0;                // non-blank lines
-  size_t used = 0;                 // examples kept
-  size_t not_single_turn = 0;      // malformed, or not exactly one final assistant turn
-  size_t prompt_too_long = 0;      // the prompt leaves <= 10 tokens of the maximum length
-  size_t truncated = 0;            // completion cut to fit
-  size_t request_targets = 0;      // targets that are a JSON object with an "action" (interpreter data)
-  std::vector<std::string> first_skipped;  // "<file>:<line>: reason", the first five
-};
-
-struct TokenizedDataset {
-  std::string path;
-  std::vector<TokenizedExample> examples;
-  DatasetCounts counts;
-  int64_t tokens() const;
-};
-
-// Reads and tokenizes `path`. Throws josi::Error naming the file when it
-// cannot be read, has a line that is not JSON, has no usable example, or its
-// targets do not fit `mode` (interpreter data is GATCRequest JSON, explainer
-// data plain text).
-TokenizedDataset tokenize_dataset(const std::filesystem::path& path, data::DatasetMode mode,
-                                  const text::Tokenizer& tokenizer, int64_t max_seq_length);
-
-// One line: "1450 examples (3 truncated, 2 skipped: ...)".
-std::string describe(const DatasetCounts& counts);
 
 // A padded batch. Sequences are right-padded with `pad_id`; the loss positions
 // are the flat indices (row * seq + t) of the positions whose next token is
@@ -64,6 +25,6 @@ struct Batch {
   int64_t label_count() const { return labels.numel(); }
 };
 
-Batch make_batch(const std::vector<const TokenizedExample*>& examples, int32_t pad_id);
+Batch make_batch(const std::vector<const data::TokenizedExample*>& examples, int32_t pad_id);
 
 }  // namespace josi::train

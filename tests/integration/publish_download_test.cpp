@@ -126,7 +126,8 @@ TEST_F(PublishDownload, CredentialsComeFromTheEnvironment) {
   ::setenv("S3_SECRET_KEY", S3Store::kSecretKey, 1);
   ::setenv("S3_ENDPOINT", store.endpoint().c_str(), 1);
   auto r = run_josi({"publish", "--gguf-interpreter", release.interpreter.string(), "--gguf-explainer",
-                     release.explainer.string(), "--upload-only", "--public-url", public_url, "--part-size", "1MiB"});
+                     release.explainer.string(), "--upload-only", "--public-url", public_url, "--part-size", "1MiB",
+                     "--skip-sanity"});
   ::unsetenv("S3_ACCESS_KEY");
   ::unsetenv("S3_SECRET_KEY");
   ::unsetenv("S3_ENDPOINT");
@@ -136,6 +137,26 @@ TEST_F(PublishDownload, CredentialsComeFromTheEnvironment) {
                            release.explainer.string(), "--upload-only", "--s3-endpoint", store.endpoint()});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(contains(missing.err, "no S3 access key: set S3_ACCESS_KEY or --s3-access-key")) << missing.err;
+}
+
+TEST_F(PublishDownload, AModelThatFailsItsSanityChecksIsNeverUploaded) {
+  TempDir work;
+  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", qwen_tokenizer_json().string(), "--out",
+                        (work / "base").string()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const fs::path gguf = work / "random-q8_0.gguf";
+  auto exported = run_josi({"export-gguf", (work / "base").string(), "--outfile", gguf.string(), "--outtype", "q8_0"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto r = run_josi({"publish", "--gguf-interpreter", gguf.string(), "--gguf-explainer", gguf.string(), "--upload-only",
+                     "--s3-endpoint", store.endpoint(), "--s3-access-key", S3Store::kAccessKey, "--s3-secret-key",
+                     S3Store::kSecretKey, "--bucket", store.bucket(), "--public-url", public_url});
+  expect_no_secret(r);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "sanity checks failed, nothing uploaded: interpreter ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "#1 expected create_workout with sport \"run\", got ")) << r.err;
+  auto ls = store.s3cmd("ls s3://mivalta-models/");
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "") << "the store holds nothing";
 }
 
 TEST_F(PublishDownload, HostNamesGetVirtualHostedAddressing) {
@@ -289,9 +310,22 @@ TEST(PublishBuild, FullModeMergesExportsQuantizesAndWritesTheManifest) {
   // its base by a hub name, so --base-model points at the local copy.
   write_adapter(work / "interpreter", (work / "base").string(), 0.05f);
   write_adapter(work / "explainer", "Qwen/Qwen2.5-1.5B-Instruct", 0.0f);
-  auto r = run_josi({"publish", "--interpreter", (work / "interpreter").string(), "--explainer",
-                     (work / "explainer").string(), "--base-model", (work / "base").string(), "--no-upload",
-                     "--output-dir", (work / "gguf").string(), "--public-url", "https://cdn.example.com/m"});
+  const std::vector<std::string> args = {"publish", "--interpreter", (work / "interpreter").string(), "--explainer",
+                                         (work / "explainer").string(), "--base-model", (work / "base").string(),
+                                         "--no-upload", "--output-dir", (work / "gguf").string(), "--public-url",
+                                         "https://cdn.example.com/m"};
+  // The random base fails the seed's checks: the files are built and checked, no manifest is written.
+  auto refused = run_josi(args);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(josi_lines(refused.err), 1u) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "publish: sanity checks failed, nothing uploaded: interpreter ")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "(--skip-sanity ships anyway)")) << refused.err;
+  EXPECT_TRUE(contains(refused.out, "sanity interpreter on ")) << refused.out;
+  EXPECT_FALSE(fs::exists(work / "gguf" / "josi-v5-manifest.json"));
+  // --skip-sanity ships it and says so in the manifest.
+  auto with_skip = args;
+  with_skip.push_back("--skip-sanity");
+  auto r = run_josi(with_skip);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "publish: interpreter: merged 1 adapted weights")) << r.out;
   std::vector<std::string> left;
@@ -317,6 +351,7 @@ TEST(PublishBuild, FullModeMergesExportsQuantizesAndWritesTheManifest) {
   EXPECT_EQ(m.find("explainer")->sha256, file_sha256(work / "gguf" / "josi-v5-explainer-q4_k_m.gguf"));
   EXPECT_EQ(m.find("explainer")->url, "https://cdn.example.com/m/josi-v5-explainer-q4_k_m.gguf");
   EXPECT_EQ(m.find("interpreter")->quant, "q4_k_m");
+  EXPECT_EQ(m.sanity, (std::map<std::string, std::string>{{"interpreter", "skipped"}, {"explainer", "skipped"}}));
   EXPECT_FALSE(contains(r.out, "uploaded")) << r.out;
 }
 
@@ -368,7 +403,8 @@ TEST(PublishBuild, BadInputIsRefusedBeforeAnyWork) {
   EXPECT_TRUE(contains(endpoint.err, "--s3-endpoint: \"ftp://x\" is not a usable URL")) << endpoint.err;
   // --no-upload with ready files writes only the manifest.
   auto manifest_only = run({"--gguf-interpreter", release.interpreter.string(), "--gguf-explainer",
-                            release.explainer.string(), "--no-upload", "--output-dir", (work / "m").string()});
+                            release.explainer.string(), "--no-upload", "--output-dir", (work / "m").string(),
+                            "--skip-sanity"});
   ASSERT_EQ(manifest_only.exit_code, 0) << manifest_only.err;
   EXPECT_TRUE(fs::exists(work / "m" / "josi-v5-manifest.json"));
   EXPECT_FALSE(fs::exists(work / "m" / "josi-v5-interpreter-q4_k_m.gguf"));

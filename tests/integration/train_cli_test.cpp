@@ -32,27 +32,6 @@ using josi::test::write_text;
 
 namespace {
 
-// A dozen interpreter examples: four sports x three durations. Each user
-// turn repeats its two cues, so the tiny random base (two layers, no
-// trained attention) can route them to the answer within a few dozen steps.
-std::string dozen_examples() {
-  std::string text;
-  for (const char* sport : {"run", "bike", "ski", "strength"}) {
-    for (int minutes : {30, 45, 60}) {
-      std::string user;
-      for (int i = 0; i < 6; ++i) user += std::string(i ? " " : "") + sport;
-      for (int i = 0; i < 6; ++i) user += " " + std::to_string(minutes);
-      Json target = {{"action", "create_workout"}, {"sport", sport}, {"time_available_min", minutes}};
-      Json line = {{"messages",
-                    {{{"role", "system"}, {"content", "Josi"}},
-                     {{"role", "user"}, {"content", user}},
-                     {{"role", "assistant"}, {"content", target.dump()}}}}};
-      text += line.dump() + "\n";
-    }
-  }
-  return text;
-}
-
 std::vector<Json> read_jsonl(const fs::path& path) {
   std::vector<Json> lines;
   std::string text = read_text(path);
@@ -103,7 +82,7 @@ class TrainCli : public ::testing::Test {
       scaled.write(d / "scaled.safetensors");
     }
     fs::rename(d / "scaled.safetensors", d / "base" / "model.safetensors");
-    const std::string examples = dozen_examples();
+    const std::string examples = josi::test::dozen_interpreter_examples();
     write_text(d / "train.jsonl", examples);
     std::string val;
     size_t line = 0, start = 0;
@@ -139,7 +118,7 @@ TEST_F(TrainCli, ADozenExamplesAreLearnedAndGreedyGenerationReproducesThem) {
   auto tokenizer = josi::text::Tokenizer::load(d / "base" / "tokenizer.json");
   josi::train::Qwen2Model model(d / "base", torch::kCPU, torch::kFloat);
   model.attach_lora(josi::formats::PeftAdapter(run / "lora_weights"));
-  auto data = josi::train::tokenize_dataset(d / "train.jsonl", josi::data::DatasetMode::interpreter, tokenizer, 2048);
+  auto data = josi::data::tokenize_dataset(d / "train.jsonl", josi::data::DatasetMode::interpreter, tokenizer, 2048);
   int reproduced = 0;
   for (const auto& e : data.examples) {
     std::vector<int32_t> prompt(e.ids.begin(), e.ids.begin() + e.prompt_tokens);
@@ -275,7 +254,7 @@ TEST_F(TrainCli, BadInputStopsBeforeAnyLongWork) {
   write_text(d / "unusable.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n");
   args = train_flags("bad2");
   args[std::find(args.begin(), args.end(), "--train_data") - args.begin() + 1] = (d / "unusable.jsonl").string();
-  expect_error(args, "unusable.jsonl: no usable training examples", 1);
+  expect_error(args, "unusable.jsonl: no usable examples", 1);
   write_text(d / "explainer.jsonl",
              R"({"messages": [{"role": "user", "content": "Why easy?"}, {"role": "assistant", "content": "You rode hard yesterday."}]})"
              "\n");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "formats/gguf.hpp"
+#include "json/json.hpp"
 
 namespace josi::test {
 
@@ -33,6 +34,30 @@ std::string read_text(const fs::path& path) {
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+std::string dozen_interpreter_examples() {
+  std::string text;
+  for (const char* sport : {"run", "bike", "ski", "strength"}) {
+    for (int minutes : {30, 45, 60}) {
+      std::string user;
+      for (int i = 0; i < 6; ++i) user += std::string(i ? " " : "") + sport;
+      for (int i = 0; i < 6; ++i) user += " " + std::to_string(minutes);
+      json::Json target = {{"action", "create_workout"}, {"sport", sport}, {"time_available_min", minutes}};
+      json::Json line = {{"messages",
+                    {{{"role", "system"}, {"content", "Josi"}},
+                     {{"role", "user"}, {"content", user}},
+                     {{"role", "assistant"}, {"content", target.dump()}}}}};
+      text += line.dump() + "\n";
+    }
+  }
+  return text;
+}
+
+size_t josi_lines(const std::string& err) {
+  size_t n = 0;
+  for (size_t at = 0; (at = err.find("josi: ", at)) != std::string::npos; at += 6) n += at == 0 || err[at - 1] == '\n';
+  return n;
 }
 
 TempDir::TempDir() {

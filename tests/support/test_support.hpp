@@ -29,6 +29,9 @@ struct RunResult {
   std::string err;
 };
 
+// Lines josi itself wrote on stderr (errors, warnings, retry notes), not progress.
+size_t josi_lines(const std::string& err);
+
 // Runs `josi <args...>` with `input` on standard input.
 RunResult run_josi(const std::vector<std::string>& args, const std::string& input = "");
 
@@ -48,6 +51,11 @@ class TempDir {
 };
 
 std::string read_text(const std::filesystem::path& path);
+
+// A dozen interpreter examples (JSONL): four sports x three durations. Each
+// user turn repeats its two cues, so the tiny random base (two layers, no
+// trained attention) can route them to the answer within a few dozen steps.
+std::string dozen_interpreter_examples();
 
 // Copies a GGUF file with edits: each tensor's name and dims may change (or it
 // may be dropped with keep = false), and the metadata may be changed.

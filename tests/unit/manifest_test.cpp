@@ -60,6 +60,22 @@ TEST(Manifest, RoundTripsThroughItsJson) {
   EXPECT_EQ(manifest_json(again), text);
 }
 
+TEST(Manifest, CarriesTheReleaseGatesScoresWhenItHasThem) {
+  EXPECT_TRUE(parse_manifest(valid().dump(), "m.json").sanity.empty()) << "manifests from before the gate still read";
+  Json gated = valid();
+  gated["sanity"] = {{"explainer", "skipped"}, {"interpreter", "5/5"}};
+  Manifest m = parse_manifest(gated.dump(), "m.json");
+  EXPECT_EQ(m.sanity, (std::map<std::string, std::string>{{"interpreter", "5/5"}, {"explainer", "skipped"}}));
+  Json written = Json::parse(manifest_json(m));
+  std::vector<std::string> roles;
+  for (auto& [k, v] : written["sanity"].items()) roles.push_back(k);
+  EXPECT_EQ(roles, (std::vector<std::string>{"interpreter", "explainer"})) << "in the roles' order";
+  gated["sanity"] = "5/5";
+  EXPECT_EQ(error_of(gated), "https://x/josi-v5-manifest.json: manifest: sanity must be an object, not string");
+  gated["sanity"] = {{"interpreter", 5}};
+  EXPECT_EQ(error_of(gated), "https://x/josi-v5-manifest.json: manifest: sanity.interpreter must be a string, not integer");
+}
+
 TEST(Manifest, RefusesFileNamesThatAreNotPlainNames) {
   for (const char* name : {"../x", "..", ".", "a/b", "/etc/passwd", "..\\x", ".hidden", "", "a b.gguf", "x\n.gguf",
                            "C:evil", "josi-v5-manifest.json"}) {

@@ -10,7 +10,7 @@
 #include "train/training_data.hpp"
 
 using namespace josi::train;
-using josi::data::DatasetMode;
+using namespace josi::data;
 using josi::test::TempDir;
 using josi::test::write_text;
 
@@ -113,7 +113,7 @@ TEST(TrainData, UnusableDataAndModeMismatchStopBeforeTraining) {
   TempDir dir;
   write_text(dir / "none.jsonl", R"({"messages": [{"role": "user", "content": "no answer"}]})" "\n");
   EXPECT_NE(error_of([&] { tokenize_dataset(dir / "none.jsonl", DatasetMode::interpreter, tokenizer(), 2048); })
-                .find("none.jsonl: no usable training examples"),
+                .find("none.jsonl: no usable examples"),
             std::string::npos);
   write_text(dir / "explainer.jsonl", example("Why easy?", "\"Because you rode hard yesterday.\"") +
                                           example("What is Zone 2?", "\"An easy aerobic intensity.\""));

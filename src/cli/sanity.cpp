@@ -1,0 +1,121 @@
+// josi sanity / josi eval: the seed's release checks and metrics, on a merged
+// Hugging Face directory or on the GGUF file that ships.
+#include <iostream>
+
+#include "base/error.hpp"
+#include "base/files.hpp"
+#include "check/eval.hpp"
+#include "check/sanity.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "data/system_prompts.hpp"
+
+namespace josi::cli {
+
+namespace {
+
+data::DatasetMode mode_of(const std::string& mode) {
+  if (mode == "interpreter") return data::DatasetMode::interpreter;
+  if (mode == "explainer") return data::DatasetMode::explainer;
+  throw Error("--mode must be interpreter or explainer, got \"" + mode + "\"", ExitCode::usage);
+}
+
+// The generation flags both commands share: the seed's settings by default.
+struct Generation {
+  bool greedy = false;
+  uint64_t seed = 0;
+  size_t threads = 0;
+  void add_to(CLI::App* cmd) {
+    cmd->add_flag(flag("greedy"), greedy, "Take the most likely token (default: the seed's sampling, temperature 0.45, top-p 0.9)");
+    cmd->add_option(flag("seed"), seed, "Seed of the first prompt's sampling (then +1 each)")->capture_default_str();
+    cmd->add_option(flag("threads"), threads, "Threads (default: all cores)");
+  }
+  runtime::RoleSettings settings() const {
+    auto s = runtime::interpreter_preset();
+    if (greedy) s.sampling.temperature = 0;
+    return s;
+  }
+};
+
+}  // namespace
+
+void register_sanity(CLI::App& app) {
+  struct Options {
+    std::string model, mode, system_prompt;
+    bool json = false, no_constrain = false;
+    Generation generation;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("sanity", "The seed's release checks: 5 interpreter or 2 explainer prompts");
+  cmd->add_option(flag("model_path"), o->model, "Model: a .gguf file or a merged Hugging Face directory")
+      ->required()->check(CLI::ExistingPath);
+  cmd->add_option(flag("mode"), o->mode, "interpreter or explainer")->required();
+  cmd->add_option(flag("system_prompt"), o->system_prompt, "System prompt file (default: Josi's own for the mode)")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag(flag("json"), o->json, "One JSON object instead of the table");
+  cmd->add_flag(flag("no_constrain"), o->no_constrain, "The interpreter writes unconstrained (the raw model)");
+  o->generation.add_to(cmd);
+  cmd->callback([o] {
+    check::SanityOptions s;
+    s.model = o->model;
+    s.mode = mode_of(o->mode);
+    if (!o->system_prompt.empty()) s.system_prompt = data::load_system_prompt(o->system_prompt);
+    s.constrain = !o->no_constrain;
+    s.settings = o->generation.settings();
+    s.seed = o->generation.seed;
+    s.threads = o->generation.threads;
+    const auto report = check::run_sanity(s);
+    if (o->json) {
+      std::cout << check::to_json(report).dump() << "\n";
+    } else {
+      std::cout << check::to_table(report);
+    }
+    if (!report.ok()) set_exit_code(1);
+  });
+}
+
+void register_eval(CLI::App& app) {
+  struct Options {
+    std::string model, data, mode, compare, report;
+    size_t limit = 0;
+    int64_t max_seq_length = 2048;
+    bool json = false, no_generate = false, no_constrain = false;
+    Generation generation;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("eval", "eval_loss, token accuracy and generation metrics of a model on a dataset");
+  cmd->add_option(flag("model"), o->model, "Model: a .gguf file or a merged Hugging Face directory")
+      ->required()->check(CLI::ExistingPath);
+  cmd->add_option(flag("data"), o->data, "JSONL chat examples (the validation split)")->required()->check(CLI::ExistingFile);
+  cmd->add_option(flag("mode"), o->mode, "interpreter or explainer")->required();
+  cmd->add_option(flag("compare"), o->compare, "Reference model (the F16 export): KL divergence, top-1 agreement, loss delta")
+      ->check(CLI::ExistingPath);
+  cmd->add_option(flag("limit"), o->limit, "Only the first N examples");
+  cmd->add_option(flag("max_seq_length"), o->max_seq_length, "Longest example, as josi train cuts")->capture_default_str();
+  cmd->add_flag(flag("json"), o->json, "One JSON object instead of the text report");
+  cmd->add_option(flag("report"), o->report, "Also write the JSON report to this file");
+  cmd->add_flag(flag("no_generate"), o->no_generate, "Teacher forcing only, no generative pass");
+  cmd->add_flag(flag("no_constrain"), o->no_constrain, "The interpreter writes unconstrained in the generative pass");
+  o->generation.add_to(cmd);
+  cmd->callback([o] {
+    if (o->max_seq_length < 64 || o->max_seq_length > 32768) throw Error("--max_seq_length must be 64..32768", ExitCode::usage);
+    check::EvalOptions e;
+    e.model = o->model;
+    e.data = o->data;
+    e.mode = mode_of(o->mode);
+    if (!o->compare.empty()) e.compare = o->compare;
+    e.limit = o->limit;
+    e.max_seq_length = o->max_seq_length;
+    e.generate = !o->no_generate;
+    e.constrain = !o->no_constrain;
+    e.settings = o->generation.settings();
+    e.seed = o->generation.seed;
+    e.threads = o->generation.threads;
+    if (!o->report.empty()) base::check_output_path(o->report);
+    const auto report = check::run_eval(e);
+    if (!o->report.empty()) base::write_file_atomic(o->report, check::to_json(report).dump(2) + "\n");
+    std::cout << (o->json ? check::to_json(report).dump() + "\n" : check::to_text(report));
+  });
+}
+
+}  // namespace josi::cli

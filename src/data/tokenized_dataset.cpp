@@ -1,0 +1,101 @@
+#include "data/tokenized_dataset.hpp"
+
+#include "base/error.hpp"
+#include "data/chat_example.hpp"
+#include "data/jsonl.hpp"
+
+namespace josi::data {
+
+namespace {
+
+// The seed drops an example whose prompt leaves this many tokens or fewer.
+constexpr int64_t kMinCompletionRoom = 10;
+constexpr size_t kReportedSkips = 5;
+
+bool is_request(const std::string& target) {
+  json::Json value;
+  return json::try_parse(target, value) && value.is_object() && value.contains("action") && value["action"].is_string();
+}
+
+}  // namespace
+
+int64_t TokenizedDataset::tokens() const {
+  int64_t n = 0;
+  for (const auto& e : examples) n += static_cast<int64_t>(e.ids.size());
+  return n;
+}
+
+TokenizedDataset tokenize_dataset(const std::filesystem::path& path, DatasetMode mode,
+                                  const text::Tokenizer& tokenizer, int64_t max_seq_length) {
+  TokenizedDataset out;
+  out.path = path.string();
+  DatasetCounts& counts = out.counts;
+  auto skip = [&](size_t line, const std::string& reason) {
+    if (counts.first_skipped.size() < kReportedSkips)
+      counts.first_skipped.push_back(out.path + ":" + std::to_string(line) + ": " + reason);
+  };
+  const auto im_end = tokenizer.token_id("<|im_end|>");
+  if (!im_end) throw Error("the tokenizer has no <|im_end|> token (not a Qwen2 chat tokenizer)");
+
+  for (const auto& record : read_jsonl_strict(path)) {
+    ++counts.lines;
+    std::string problem;
+    auto example = chat_example_from_json(record.value, record.line, problem);
+    if (example && !example->is_single_turn()) problem = "not a single-turn example (exactly one assistant turn, last)";
+    if (!example || !problem.empty()) {
+      ++counts.not_single_turn;
+      skip(record.line, problem);
+      continue;
+    }
+    std::vector<text::ChatMessage> prompt;
+    for (size_t i = 0; i + 1 < example->messages.size(); ++i)
+      prompt.push_back({example->messages[i].role, example->messages[i].content});
+    const std::string& target = example->messages.back().content;
+
+    TokenizedExample tokenized;
+    tokenized.line = record.line;
+    tokenized.prompt = prompt;
+    tokenized.target = target;
+    tokenized.ids = text::encode_chatml(tokenizer, prompt, /*add_generation_prompt=*/true);
+    tokenized.prompt_tokens = static_cast<int64_t>(tokenized.ids.size());
+    if (max_seq_length - tokenized.prompt_tokens <= kMinCompletionRoom) {
+      ++counts.prompt_too_long;
+      skip(record.line, "prompt of " + std::to_string(tokenized.prompt_tokens) + " tokens leaves no room in " +
+                            std::to_string(max_seq_length));
+      continue;
+    }
+    std::vector<int32_t> completion = tokenizer.encode(target);
+    completion.push_back(*im_end);
+    const int64_t room = max_seq_length - tokenized.prompt_tokens;
+    if (static_cast<int64_t>(completion.size()) > room) {
+      completion.resize(static_cast<size_t>(room));
+      ++counts.truncated;
+    }
+    tokenized.ids.insert(tokenized.ids.end(), completion.begin(), completion.end());
+    counts.request_targets += is_request(target);
+    out.examples.push_back(std::move(tokenized));
+  }
+  counts.used = out.examples.size();
+
+  if (out.examples.empty())
+    throw Error(out.path + ": no usable examples (" + describe(counts) + ")");
+  // Most interpreter targets are requests; explainer targets almost never are.
+  const bool looks_interpreter = counts.request_targets * 2 > counts.used;
+  if (mode == DatasetMode::interpreter && !looks_interpreter)
+    throw Error(out.path + ": only " + std::to_string(counts.request_targets) + " of " + std::to_string(counts.used) +
+                " targets are GATCRequest JSON: this looks like explainer data, not --mode interpreter");
+  if (mode == DatasetMode::explainer && looks_interpreter)
+    throw Error(out.path + ": " + std::to_string(counts.request_targets) + " of " + std::to_string(counts.used) +
+                " targets are GATCRequest JSON: this looks like interpreter data, not --mode explainer");
+  return out;
+}
+
+std::string describe(const DatasetCounts& counts) {
+  std::string text = std::to_string(counts.used) + " of " + std::to_string(counts.lines) + " examples used";
+  if (counts.truncated) text += ", " + std::to_string(counts.truncated) + " truncated";
+  if (counts.not_single_turn) text += ", " + std::to_string(counts.not_single_turn) + " skipped (not single-turn)";
+  if (counts.prompt_too_long) text += ", " + std::to_string(counts.prompt_too_long) + " skipped (prompt too long)";
+  return text;
+}
+
+}  // namespace josi::data
