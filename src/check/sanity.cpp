@@ -135,6 +135,7 @@ SanityReport run_sanity(const SanityOptions& o) {
   SanityReport report;
   report.model = o.model.string();
   report.mode = interpreter ? "interpreter" : "explainer";
+  report.prefix_tokens = role.prefix().size();
   const auto& checks = sanity_checks(o.mode);
   for (size_t i = 0; i < checks.size(); ++i) {
     std::unique_ptr<constrain::SchemaConstraint> constraint;
@@ -149,7 +150,8 @@ Json to_json(const SanityReport& report) {
   Json checks = Json::array();
   for (const auto& r : report.results)
     checks.push_back({{"prompt", r.prompt}, {"expected", r.expected}, {"got", r.got}, {"output", r.output}, {"pass", r.pass}});
-  return {{"model", report.model}, {"mode", report.mode}, {"score", report.score()}, {"pass", report.ok()}, {"checks", checks}};
+  return {{"model", report.model}, {"mode", report.mode}, {"prefix_tokens", report.prefix_tokens}, {"score", report.score()},
+          {"pass", report.ok()}, {"checks", checks}};
 }
 
 std::string to_table(const SanityReport& report) {
@@ -159,7 +161,8 @@ std::string to_table(const SanityReport& report) {
     if (s.size() > width) s = s.substr(0, width - 3) + "...";
     return s;
   };
-  std::string out = fmt::format("sanity {} on {}\n", report.mode, report.model);
+  std::string out = fmt::format("sanity {} on {} (system prompt prefix {} tokens)\n", report.mode, report.model,
+                                report.prefix_tokens);
   out += fmt::format("{:<4} {:<42} {:<38} {:<38} {}\n", "#", "prompt", "expected", "got", "pass");
   for (size_t i = 0; i < report.results.size(); ++i) {
     const auto& r = report.results[i];

@@ -49,6 +49,7 @@ struct SanityOptions {
 
 struct SanityReport {
   std::string model, mode;
+  size_t prefix_tokens = 0;  // the system-prompt prefix every check starts with
   std::vector<SanityResult> results;
   int passed() const;
   bool ok() const { return passed() == static_cast<int>(results.size()); }

@@ -105,6 +105,17 @@ TEST_F(ReleaseChecks, SanityOnTheMergedDirectoryAndItsGgufAgree) {
       EXPECT_FALSE(a["checks"][i]["output"].get<std::string>().empty());
     }
   }
+  // The users' own system prompt in place of Josi's: the same checks, another prompt.
+  const std::vector<std::string> greedy = {"sanity", "--model_path", f32().string(), "--mode", "interpreter", "--greedy",
+                                           "--json", "--threads", "1"};
+  auto with_prompt = greedy;
+  with_prompt.insert(with_prompt.end(),
+                     {"--system_prompt", (josi::test::reference_dir() / "prompts" / "interpreter_system.txt").string()});
+  const auto josis = run_josi(greedy), users = run_josi(with_prompt);
+  ASSERT_FALSE(users.out.empty()) << users.err;
+  EXPECT_EQ(json_of(users)["checks"].size(), 5u);
+  EXPECT_GT(json_of(users)["prefix_tokens"].get<int>(), 1200) << "the users' prompt is about 1,300 tokens";
+  EXPECT_LT(json_of(josis)["prefix_tokens"].get<int>(), 700) << "Josi's own is about 550";
   // The table: prompt, expected, got, pass, and the score.
   auto table = run_josi({"sanity", "--model_path", f32().string(), "--mode", "interpreter", "--threads", "1"});
   EXPECT_TRUE(contains(table.out, "expected")) << table.out;
