@@ -7,6 +7,7 @@ JOSI_DEBIAN_PACKAGES=(
   libutf8proc-dev libgtest-dev json-schema-test-suite
   libtorch-dev libopenblas0-openmp
   libcurl4-openssl-dev libssl-dev curl nginx s3cmd
+  valgrind binutils
 )
 
 josi_install_deps() { josi_apt_install "${JOSI_DEBIAN_PACKAGES[@]}"; }

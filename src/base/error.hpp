@@ -23,4 +23,11 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
+// A turn ended on request (a cancel from another thread, or a text callback
+// that asked to stop); not a failure of the input.
+class Cancelled : public Error {
+ public:
+  explicit Cancelled(const std::string& message) : Error(message) {}
+};
+
 }  // namespace josi

@@ -12,6 +12,7 @@ std::string_view stop_reason_name(StopReason reason) {
     case StopReason::stop_token: return "stop_token";
     case StopReason::max_tokens: return "max_tokens";
     case StopReason::context_full: return "context_full";
+    case StopReason::cancelled: return "cancelled";
   }
   return "?";
 }
@@ -63,6 +64,10 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
     const auto generated = static_cast<int32_t>(out.tokens.size());
     if (generated >= options.max_new_tokens) {
       out.stop = StopReason::max_tokens;
+      break;
+    }
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+      out.stop = StopReason::cancelled;
       break;
     }
     const TokenMask* allowed = nullptr;

@@ -2,6 +2,7 @@
 // The generation loop: the prompt in one batch, then one token at a time
 // until a stop token, the token limit or the context cap, with text handed to
 // the caller as soon as it is complete UTF-8.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,9 +24,12 @@ struct GenerateOptions {
   // When set, only tokens it allows are sampled, and a stop token only when
   // it says the text may end. Not owned.
   TokenConstraint* constraint = nullptr;
+  // When set, generation ends before the next token once it reads true
+  // (another thread may set it at any time). Not owned.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
-enum class StopReason { stop_token, max_tokens, context_full };
+enum class StopReason { stop_token, max_tokens, context_full, cancelled };
 std::string_view stop_reason_name(StopReason reason);
 
 struct Generation {

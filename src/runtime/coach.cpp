@@ -76,6 +76,7 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.pool, options_.n_ctx, explainer_prompt);
   if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
+    role->set_cancel_flag(&cancel_);
     if (options_.prefix_cache) {
       prefixes_.push_back(role->prepare(options_.cache_dir));
     } else {
@@ -118,6 +119,7 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
 
 TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
   const auto start = Clock::now();
+  cancel_.store(false, std::memory_order_relaxed);
   auto& e = *engines_;
   TurnResult r;
   r.seed = input.seed ? *input.seed : next_seed_++;

@@ -11,6 +11,7 @@
 // once), share one thread pool, and keep each role's system-prompt prefix
 // in their context between turns (and on disk with a cache directory).
 // One Coach serves one conversation at a time: turn() is not reentrant.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -53,9 +54,14 @@ class Coach {
   Coach& operator=(const Coach&) = delete;
 
   // One turn from its JSON input to its JSON output. Throws josi::Error
-  // (one line) for bad input: the turn fails, the coach stays usable.
+  // (one line) for bad input, josi::Cancelled after cancel(): the turn
+  // fails, the coach stays usable.
   json::Json turn(const json::Json& input, const TextCallback& on_text = {});
   TurnResult run(const TurnInput& input, const TextCallback& on_text = {});
+
+  // Ends the running turn before its next token (from any thread). A cancel
+  // while no turn runs is dropped: each turn starts uncancelled.
+  void cancel() { cancel_.store(true, std::memory_order_relaxed); }
 
   // How each role's prefix was prepared when the coach opened.
   const std::vector<PrefixStatus>& prefixes() const { return prefixes_; }
@@ -74,6 +80,7 @@ class Coach {
   std::unique_ptr<Engines> engines_;
   std::vector<PrefixStatus> prefixes_;
   uint64_t next_seed_ = 0;
+  std::atomic<bool> cancel_{false};
 };
 
 }  // namespace josi::runtime

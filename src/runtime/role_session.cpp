@@ -109,6 +109,7 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   gen.sampling.seed = seed;
   gen.max_new_tokens = settings.max_tokens;
   gen.constraint = constraint;
+  gen.cancel = cancel_;
   run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
   // A model may write bytes that are not UTF-8 (a token can end inside a
   // character, a random one anywhere): what leaves the runtime is made valid.
@@ -116,6 +117,7 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   if (on_text) stream = [&](std::string_view piece) { on_text(base::valid_utf8(piece)); };
   const auto result = infer::generate(context_, tokenizer, run.prompt_ids, gen, stream);
   intact_ = shared_;  // the prompt is in: the prefix it shares is intact again
+  if (result.stop == infer::StopReason::cancelled) throw Cancelled(role_ + ": the turn was cancelled");
   run.raw = base::valid_utf8(result.text);
   run.tokens = static_cast<int64_t>(result.tokens.size());
   run.prompt_ms = result.prompt_seconds * 1000;

@@ -5,6 +5,7 @@
 // and the context whose KV cache keeps that prefix between turns, so a turn
 // evaluates only its own user turn.
 #include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,8 @@ class RoleSession {
   const LoadedModel& model() const { return model_; }
   infer::Context& context() { return context_; }
   const std::vector<int32_t>& prefix() const { return prefix_; }
+  // A flag another thread may raise to end the running generation (not owned).
+  void set_cancel_flag(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 
   // Puts the prefix into the context: from the cache file in `cache_dir` when
   // it holds it, otherwise by evaluating it (then saving it there).
@@ -59,6 +62,7 @@ class RoleSession {
   // the model's stop tokens). With `use_prefix` the cached prefix is reused;
   // `constraint` (may be null) restricts the tokens; `on_text` gets the text
   // as it is written. What the model wrote comes back as valid UTF-8.
+  // Throws josi::Cancelled when the cancel flag was raised meanwhile.
   RoleRun run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
               infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text = {});
 
@@ -74,6 +78,7 @@ class RoleSession {
   infer::Context context_;
   int64_t intact_ = 0;  // prefix tokens whose keys and values the context holds
   int64_t shared_ = 0;  // prefix tokens the current turn's prompt starts with
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 // The engine's version and cache layout, part of every prefix cache key.
