@@ -37,4 +37,10 @@ std::string valid_utf8(std::string_view s) {
   return out;
 }
 
+size_t code_points(std::string_view text) {
+  size_t n = 0;
+  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace josi::base

@@ -27,4 +27,8 @@ size_t utf8_sequence(std::string_view s, size_t i);
 // for JSON and for the app.
 std::string valid_utf8(std::string_view text);
 
+// Characters of UTF-8 text as Python's len() counts them (bytes that do not
+// continue a sequence).
+size_t code_points(std::string_view text);
+
 }  // namespace josi::base

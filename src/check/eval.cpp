@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "base/progress.hpp"
 #include "base/strings.hpp"
+#include "base/utf8.hpp"
 #include "check/teacher_forcing.hpp"
 #include "coach/governor.hpp"
 #include "coach/interpreter_output.hpp"
@@ -81,9 +82,7 @@ void score_generation(DatasetMode mode, const data::TokenizedExample& e, const r
   const std::string text(base::trim(run.raw));
   s.governed_unchanged += coach::govern(text) == text;
   s.brace_free += text.find('{') == std::string::npos;
-  size_t chars = 0;
-  for (const char c : text) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  characters.push_back(static_cast<double>(chars));
+  characters.push_back(static_cast<double>(base::code_points(text)));
   tokens.push_back(static_cast<double>(run.tokens));
 }
 
@@ -120,32 +119,25 @@ EvalReport run_eval(const EvalOptions& o) {
   std::vector<double> kl, lp, lp_ref;
   const auto vocab = static_cast<size_t>(scorer.n_vocab());
   for (const auto& e : examples) {
+    // Each scorer keeps its own logits until its next call: both rows are at hand.
     const auto logits = scorer.answer_logits(e);
+    const auto ref = reference_scorer ? reference_scorer->answer_logits(e) : std::span<const float>();
     const int64_t rows = e.completion_tokens();
-    std::vector<size_t> best(static_cast<size_t>(rows));
-    std::vector<std::vector<double>> model_lp(reference_scorer ? static_cast<size_t>(rows) : 0);  // kept for the KL
     for (int64_t t = 0; t < rows; ++t) {
       const auto row = logits.subspan(static_cast<size_t>(t) * vocab, vocab);
       const auto target = static_cast<size_t>(e.ids[static_cast<size_t>(e.prompt_tokens + t)]);
       log_softmax(row, lp);
       loss -= lp[target];
-      best[static_cast<size_t>(t)] = argmax(row);
-      correct += best[static_cast<size_t>(t)] == target;
-      if (reference_scorer) model_lp[static_cast<size_t>(t)] = lp;
-    }
-    if (reference_scorer) {
-      const auto ref = reference_scorer->answer_logits(e);
-      for (int64_t t = 0; t < rows; ++t) {
-        const auto row = ref.subspan(static_cast<size_t>(t) * vocab, vocab);
-        const auto target = static_cast<size_t>(e.ids[static_cast<size_t>(e.prompt_tokens + t)]);
-        log_softmax(row, lp_ref);
-        const auto& m = model_lp[static_cast<size_t>(t)];
-        double d = 0;
-        for (size_t i = 0; i < vocab; ++i) d += std::exp(lp_ref[i]) * (lp_ref[i] - m[i]);
-        kl.push_back(std::max(0.0, d));
-        agree += argmax(row) == best[static_cast<size_t>(t)];
-        reference_loss -= lp_ref[target];
-      }
+      const size_t best = argmax(row);
+      correct += best == target;
+      if (!reference_scorer) continue;
+      const auto ref_row = ref.subspan(static_cast<size_t>(t) * vocab, vocab);
+      log_softmax(ref_row, lp_ref);
+      double d = 0;
+      for (size_t i = 0; i < vocab; ++i) d += std::exp(lp_ref[i]) * (lp_ref[i] - lp[i]);
+      kl.push_back(std::max(0.0, d));
+      agree += argmax(ref_row) == best;
+      reference_loss -= lp_ref[target];
     }
     r.answer_tokens += rows;
     if (progress) progress->advance(1, "teacher forcing");

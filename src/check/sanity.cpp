@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
+#include "base/utf8.hpp"
 #include "coach/interpreter_output.hpp"
 #include "data/system_prompts.hpp"
 #include "json/python_dumps.hpp"
@@ -51,13 +52,6 @@ std::string text_field(const Json& request, const char* key) {
   return it != request.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Characters (code points) of UTF-8 text, as Python's len() counts them.
-size_t characters(const std::string& text) {
-  size_t n = 0;
-  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 const std::vector<SanityCheck>& sanity_checks(DatasetMode mode) {
@@ -72,7 +66,7 @@ SanityResult judge(DatasetMode mode, size_t check, const std::string& output) {
   if (mode == DatasetMode::explainer) {
     const std::string text(base::trim(output));
     const bool brace = text.find('{') != std::string::npos;
-    const size_t length = characters(text);
+    const size_t length = base::code_points(text);
     r.got = fmt::format("{} characters{}", length, brace ? ", has '{'" : "");
     r.pass = !brace && length > 20;
     return r;

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "base/error.hpp"
+#include "base/utf8.hpp"
 #include "data/chat_example.hpp"
 #include "data/jsonl.hpp"
 #include "json/schema.hpp"
@@ -13,10 +14,6 @@ namespace josi::data {
 namespace {
 
 const std::string kInterpreterMarker = "\n\n[INTERPRETER]\n";
-
-size_t code_points(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
 
 LengthStats summarize(std::vector<size_t> values) {
   LengthStats stats;
@@ -125,10 +122,10 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
     }
     if (!ok) continue;
     ++report.examples;
-    size_t prompt = code_points(user);
-    if (const Message* system = example.first("system")) prompt += code_points(system->content);
+    size_t prompt = base::code_points(user);
+    if (const Message* system = example.first("system")) prompt += base::code_points(system->content);
     prompt_lengths.push_back(prompt);
-    target_lengths.push_back(code_points(target));
+    target_lengths.push_back(base::code_points(target));
   }
   report.prompt_chars = summarize(prompt_lengths);
   report.target_chars = summarize(target_lengths);

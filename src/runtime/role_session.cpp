@@ -92,10 +92,6 @@ int64_t RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_pre
   return kept;
 }
 
-}  // namespace josi::runtime
-
-namespace josi::runtime {
-
 RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
                          infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text) {
   const auto& tokenizer = *model_.tokenizer;
