@@ -8,6 +8,7 @@ JOSI_DEBIAN_PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libcurl4-openssl-dev libssl-dev curl nginx s3cmd
   valgrind binutils
+  default-jdk-headless junit5 kotlin
 )
 
 josi_install_deps() { josi_apt_install "${JOSI_DEBIAN_PACKAGES[@]}"; }

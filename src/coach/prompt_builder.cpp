@@ -79,7 +79,8 @@ std::string user_turn(const PromptRequest& r, const std::string& memory_text, co
 }  // namespace
 
 Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_tokens, const PromptBudget& budget) {
-  auto errors = json::Schema::chat_context().validate(request.context);
+  const auto errors =
+      request.context_validated ? std::vector<std::string>{} : json::Schema::chat_context().validate(request.context);
   if (!errors.empty()) {
     std::string line = "ChatContext " + errors.front();
     if (errors.size() > 1) line += " (+" + std::to_string(errors.size() - 1) + " more)";

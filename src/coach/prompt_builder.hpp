@@ -49,6 +49,7 @@ struct PromptRequest {
   std::string message;                   // the athlete's message
   std::optional<AthleteMemory> memory;   // overrides context.athlete_memory when set
   std::optional<json::Json> interpreter; // the explainer's [INTERPRETER] request
+  bool context_validated = false;        // the caller checked context against the schema: not again
 };
 
 struct Prompt {

@@ -21,7 +21,26 @@ struct Schema::Compiled {
 namespace {
 
 // valijson's adapter reads nlohmann's unordered json type.
-nlohmann::json to_plain(const Json& value) { return nlohmann::json::parse(value.dump()); }
+nlohmann::json to_plain(const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [key, item] : value.items()) out[key] = to_plain(item);
+      return out;
+    }
+    case Json::value_t::array: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : value) out.push_back(to_plain(item));
+      return out;
+    }
+    case Json::value_t::string: return value.get_ref<const std::string&>();
+    case Json::value_t::boolean: return value.get<bool>();
+    case Json::value_t::number_integer: return value.get<int64_t>();
+    case Json::value_t::number_unsigned: return value.get<uint64_t>();
+    case Json::value_t::number_float: return value.get<double>();
+    default: return nullptr;  // null (a parsed document holds no binary values)
+  }
+}
 
 struct Location {
   std::string path = "$";                  // "$.constraints.injury", "$.missing[0]"
@@ -105,7 +124,8 @@ Schema::Schema(Schema&&) noexcept = default;
 std::vector<std::string> Schema::validate(const Json& value) const {
   nlohmann::json plain = to_plain(value);
   valijson::adapters::NlohmannJsonAdapter adapter(plain);
-  valijson::Validator validator;
+  // One validator per thread keeps its compiled "pattern" regexes between calls.
+  thread_local valijson::Validator validator;
   valijson::ValidationResults results;
   std::vector<std::string> errors;
   if (validator.validate(compiled_->schema, adapter, &results)) return errors;

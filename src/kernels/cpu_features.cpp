@@ -7,11 +7,23 @@
 #include "base/error.hpp"
 #include "kernels/isa_kernels.hpp"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace josi::kernels {
 
 namespace {
 
 constexpr Isa kAll[] = {Isa::scalar, Isa::avx2, Isa::avx512_vnni};
+
+#if defined(__x86_64__)
+// CPUID leaf 1's F16C bit: not every compiler's __builtin_cpu_supports knows "f16c".
+bool cpu_has_f16c() {
+  unsigned eax, ebx, ecx, edx;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+}
+#endif
 
 bool cpu_has(Isa isa) {
 #if defined(__x86_64__)
@@ -20,7 +32,7 @@ bool cpu_has(Isa isa) {
     case Isa::scalar:
       return true;
     case Isa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     case Isa::avx512_vnni:
       return cpu_has(Isa::avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");

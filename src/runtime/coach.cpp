@@ -6,14 +6,11 @@
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "base/utf8.hpp"
-#include "coach/explainer_output.hpp"
-#include "coach/memory.hpp"
-#include "coach/postprocessor.hpp"
-#include "coach/router.hpp"
 #include "data/system_prompts.hpp"
 #include "infer/generator.hpp"
 #include "json/schema.hpp"
 #include "runtime/request_constraint.hpp"
+#include "runtime/turn_flow.hpp"
 #include "text/chat_template.hpp"
 
 namespace josi::runtime {
@@ -24,13 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// Said when the interpreter's output cannot be made a valid request: the
-// engine never gets an unvalidated one.
-const char* const kFallbackClarify =
-    "Sorry, I didn't quite catch that. Would you like a workout, a change to your plan, or an answer to a question?";
-// Said when the explainer's text is empty after clean-up.
-const char* const kFallbackExplanation = "Sorry, I couldn't put an answer together just now. Could you ask that another way?";
 
 // The explainer's seed differs from the interpreter's, so the two roles do
 // not draw the same random numbers.
@@ -121,51 +111,21 @@ TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
   const auto start = Clock::now();
   cancel_.store(false, std::memory_order_relaxed);
   auto& e = *engines_;
-  TurnResult r;
-  r.seed = input.seed ? *input.seed : next_seed_++;
-  r.constrained = input.constrain.value_or(options_.constrain);
+  const uint64_t seed = input.seed ? *input.seed : next_seed_++;
+  const bool constrained = input.constrain.value_or(options_.constrain);
   const RoleSettings interpreter = with_overrides(options_.interpreter, input.interpreter_overrides, "interpreter");
   const RoleSettings explainer = with_overrides(options_.explainer, input.explainer_overrides, "explainer");
-
-  coach::PromptRequest request;
-  request.context = input.context;
-  request.message = input.message;
-  std::string user_turn;
-  r.interpreter = run_role(*e.interpreter, request, interpreter, r.seed, r.constrained, {}, user_turn);
-
-  const auto processed = coach::postprocess(r.interpreter.raw, user_turn);
-  r.interpreter_valid = processed.valid;
-  r.interpreter_errors = processed.errors;
-  if (!processed.valid) {
-    r.route = coach::route_name(coach::Route::clarify);
-    r.action = "clarify";
-    r.reply = kFallbackClarify;
-  } else {
-    const auto decision = coach::route_request(*processed.request);
-    r.route = coach::route_name(decision.route);
-    r.action = decision.action;
-    if (decision.route == coach::Route::engine) {
-      r.request = *processed.request;
-    } else if (decision.route == coach::Route::clarify) {
-      r.request = *processed.request;
-      r.reply = decision.clarify_message;
-    } else {
-      request.interpreter = *processed.request;
-      std::string explainer_turn;
-      r.explainer = run_role(*e.explainer, request, explainer, r.seed + kExplainerSeedOffset, false, on_text, explainer_turn);
-      const auto finished = coach::finish_explainer_text(r.explainer->raw);
-      r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
-      r.jargon = finished.jargon;
-      r.request = *processed.request;
-    }
-  }
-  if (r.reply && !r.explainer && on_text) on_text(*r.reply);
-
-  // What the athlete said this turn adds to what the coach remembers.
-  coach::AthleteMemory memory;
-  if (input.context.contains("athlete_memory")) memory = coach::memory_from_json(input.context.at("athlete_memory"));
-  const auto facts = coach::extract_facts({{"user", input.message, ""}});
-  r.memory = coach::to_json(coach::merge_memory(memory, facts, {}, {}));
+  TurnResult r = run_turn_flow(
+      input,
+      [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
+        return run_role(*e.interpreter, std::move(request), interpreter, seed, constrained, stream, user_turn);
+      },
+      [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
+        return run_role(*e.explainer, std::move(request), explainer, seed + kExplainerSeedOffset, false, stream, user_turn);
+      },
+      on_text);
+  r.seed = seed;
+  r.constrained = constrained;
   r.total_ms = ms_since(start);
   return r;
 }

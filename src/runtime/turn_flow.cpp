@@ -1,0 +1,64 @@
+#include "runtime/turn_flow.hpp"
+
+#include "coach/explainer_output.hpp"
+#include "coach/memory.hpp"
+#include "coach/postprocessor.hpp"
+#include "coach/router.hpp"
+
+namespace josi::runtime {
+
+namespace {
+
+// Said when the interpreter's output cannot be made a valid request: the
+// engine never gets an unvalidated one.
+const char* const kFallbackClarify =
+    "Sorry, I didn't quite catch that. Would you like a workout, a change to your plan, or an answer to a question?";
+// Said when the explainer's text is empty after clean-up.
+const char* const kFallbackExplanation = "Sorry, I couldn't put an answer together just now. Could you ask that another way?";
+
+}  // namespace
+
+TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, const RoleRunner& explainer,
+                         const TextCallback& on_text) {
+  TurnResult r;
+  coach::PromptRequest request;
+  request.context = input.context;
+  request.message = input.message;
+  request.context_validated = true;  // parse_turn checked it
+  std::string user_turn;
+  r.interpreter = interpreter(request, {}, user_turn);
+
+  const auto processed = coach::postprocess(r.interpreter.raw, user_turn);
+  r.interpreter_valid = processed.valid;
+  r.interpreter_errors = processed.errors;
+  if (!processed.valid) {
+    r.route = coach::route_name(coach::Route::clarify);
+    r.action = "clarify";
+    r.reply = kFallbackClarify;
+  } else {
+    const auto decision = coach::route_request(*processed.request);
+    r.route = coach::route_name(decision.route);
+    r.action = decision.action;
+    r.request = *processed.request;
+    if (decision.route == coach::Route::clarify) {
+      r.reply = decision.clarify_message;
+    } else if (decision.route == coach::Route::explainer) {
+      request.interpreter = *processed.request;
+      std::string explainer_turn;
+      r.explainer = explainer(request, on_text, explainer_turn);
+      const auto finished = coach::finish_explainer_text(r.explainer->raw);
+      r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
+      r.jargon = finished.jargon;
+    }
+  }
+  if (r.reply && !r.explainer && on_text) on_text(*r.reply);
+
+  // What the athlete said this turn adds to what the coach remembers.
+  coach::AthleteMemory memory;
+  if (input.context.contains("athlete_memory")) memory = coach::memory_from_json(input.context.at("athlete_memory"));
+  const auto facts = coach::extract_facts({{"user", input.message, ""}});
+  r.memory = coach::to_json(coach::merge_memory(memory, facts, {}, {}));
+  return r;
+}
+
+}  // namespace josi::runtime
