@@ -70,3 +70,21 @@ josi_build() {
     -DJOSI_NPM_DIR="$JOSI_NPM_DIR" >/dev/null
   ninja -C "$dir" "${@:3}"
 }
+
+# The aarch64 cross compiler, qemu-user to run its binaries, and the arm64
+# multiarch libraries Josi links (scripts/build-arm64.sh).
+JOSI_ARM64_PACKAGES=(
+  g++-aarch64-linux-gnu qemu-user
+  libpcre2-dev:arm64 libfmt-dev:arm64 libutf8proc-dev:arm64 libgtest-dev:arm64
+  libcurl4-openssl-dev:arm64 libssl-dev:arm64
+)
+
+josi_install_arm64_deps() {
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "josi: adding the arm64 architecture to dpkg"
+    $sudo dpkg --add-architecture arm64 || { echo "josi: dpkg --add-architecture arm64 failed" >&2; return 1; }
+  fi
+  josi_apt_install "${JOSI_ARM64_PACKAGES[@]}"
+}

@@ -25,17 +25,6 @@ bool parse_object(std::string_view text, json::Json& out) {
   return true;
 }
 
-// Index just past the longest prefix of `text` that a JSON parser reads before
-// failing: every candidate that keeps that whole prefix fails the same way.
-size_t first_error_end(std::string_view text) {
-  try {
-    json::Json ignored = json::Json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    return e.byte;  // bytes read when the error was found
-  }
-  return text.size();
-}
-
 // Step 4: output cut off by the token limit. coach.md walks back from the end
 // trying, at each ',', the text before it plus '}' and, at each '{', the text
 // through it plus '}'; the first that parses wins. Here only candidates that
@@ -50,7 +39,9 @@ std::optional<json::Json> repair_truncated(std::string_view text) {
   std::string_view fragment = text.substr(start);
 
   std::vector<size_t> cuts;  // commas at depth 1, in text order
-  const size_t limit = first_error_end(fragment);
+  // Every candidate that keeps the whole prefix a parser reads before its
+  // first syntax error fails the same way.
+  const size_t limit = json::syntax_error_offset(fragment);
   int depth = 0;
   JsonStringTracker tracker;
   for (size_t i = 0; i < fragment.size() && i <= limit; ++i) {

@@ -53,6 +53,17 @@ bool try_parse(std::string_view text, Json& out) {
   return true;
 }
 
+size_t syntax_error_offset(std::string_view text) {
+  if (too_deep(text)) return text.size();
+  try {
+    Json ignored = Json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    return e.byte;  // bytes read when the error was found
+  } catch (const nlohmann::json::exception&) {
+  }
+  return text.size();
+}
+
 std::string type_name(const Json& value) {
   if (value.is_number_integer()) return "integer";
   if (value.is_number()) return "number";

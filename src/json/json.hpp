@@ -16,6 +16,11 @@ Json parse(std::string_view text, std::string_view what);
 // Parses `text`, returning false (and leaving `out` untouched) on failure.
 bool try_parse(std::string_view text, Json& out);
 
+// How many bytes of `text` a parser reads before it meets a syntax error;
+// text.size() when it meets none, or fails for another reason (nesting
+// too deep, a number out of range such as 1e999).
+size_t syntax_error_offset(std::string_view text);
+
 // A short name for a value's type, for error messages ("string", "object"...).
 std::string type_name(const Json& value);
 

@@ -1,5 +1,6 @@
 #include "kernels/cpu_features.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -9,13 +10,17 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#elif defined(__aarch64__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace josi::kernels {
 
 namespace {
 
-constexpr Isa kAll[] = {Isa::scalar, Isa::avx2, Isa::avx512_vnni};
+constexpr Isa kAll[] = {Isa::scalar, Isa::avx2, Isa::avx512_vnni, Isa::neon, Isa::neon_dotprod};
+constexpr int kCount = sizeof kAll / sizeof kAll[0];
 
 #if defined(__x86_64__)
 // CPUID leaf 1's F16C bit: not every compiler's __builtin_cpu_supports knows "f16c".
@@ -36,8 +41,19 @@ bool cpu_has(Isa isa) {
     case Isa::avx512_vnni:
       return cpu_has(Isa::avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    default:
+      return false;
   }
-  return false;
+#elif defined(__aarch64__)
+  switch (isa) {
+    case Isa::scalar:
+    case Isa::neon:
+      return true;
+    case Isa::neon_dotprod:
+      return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+    default:
+      return false;
+  }
 #else
   return isa == Isa::scalar;
 #endif
@@ -51,6 +67,10 @@ bool built_with(Isa isa) {
       return detail::matmul_kernels_avx2() != nullptr;
     case Isa::avx512_vnni:
       return detail::matmul_kernels_avx512() != nullptr;
+    case Isa::neon:
+      return detail::matmul_kernels_neon() != nullptr;
+    case Isa::neon_dotprod:
+      return detail::matmul_kernels_neon_dotprod() != nullptr;
   }
   return false;
 }
@@ -81,24 +101,38 @@ std::string_view isa_name(Isa isa) {
       return "avx2";
     case Isa::avx512_vnni:
       return "avx512_vnni";
+    case Isa::neon:
+      return "neon";
+    case Isa::neon_dotprod:
+      return "neon_dotprod";
   }
   return "?";
 }
 
+std::span<const Isa> all_isas() { return kAll; }
+
 Isa isa_from_name(std::string_view name) {
-  for (Isa isa : kAll)
-    if (isa_name(isa) == name) return isa;
-  throw Error("unknown instruction set \"" + std::string(name) + "\" (scalar, avx2 or avx512_vnni)");
+  std::string names;
+  for (int i = 0; i < kCount; ++i) {
+    if (isa_name(kAll[i]) == name) return kAll[i];
+    names += (i == 0 ? "" : i + 1 == kCount ? " or " : ", ") + std::string(isa_name(kAll[i]));
+  }
+  throw Error("unknown instruction set \"" + std::string(name) + "\" (" + names + ")");
 }
 
 bool isa_supported(Isa isa) {
-  static const bool supported[] = {cpu_has(kAll[0]) && built_with(kAll[0]), cpu_has(kAll[1]) && built_with(kAll[1]),
-                                   cpu_has(kAll[2]) && built_with(kAll[2])};
+  static const auto supported = [] {
+    std::array<bool, kCount> s{};
+    for (int i = 0; i < kCount; ++i) s[i] = cpu_has(kAll[i]) && built_with(kAll[i]);
+    return s;
+  }();
   return supported[static_cast<int>(isa)];
 }
 
+// The last supported path: one architecture's paths are supported at most,
+// each wider than those before it.
 Isa best_isa() {
-  for (int i = 2; i > 0; --i)
+  for (int i = kCount - 1; i > 0; --i)
     if (isa_supported(kAll[i])) return kAll[i];
   return Isa::scalar;
 }

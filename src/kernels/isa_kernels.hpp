@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cpu_features.hpp"
+
 namespace josi::kernels::detail {
 
 // Quantized activations, one token after another (`x_stride` bytes each,
@@ -57,10 +59,14 @@ struct MatmulKernels {
   GemmFn f32, f16, bf16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k, q6_k;
 };
 
-// Null when this build has no such path (not x86-64).
+// Null when this build has no such path (another architecture).
 const MatmulKernels* matmul_kernels_scalar();
 const MatmulKernels* matmul_kernels_avx2();
 const MatmulKernels* matmul_kernels_avx512();
+const MatmulKernels* matmul_kernels_neon();
+const MatmulKernels* matmul_kernels_neon_dotprod();
+// The table of `isa` (never null for a supported one).
+const MatmulKernels* matmul_kernels(Isa isa);
 
 // vector_ops.hpp per ISA.
 struct VectorKernels {
@@ -75,5 +81,6 @@ struct VectorKernels {
 const VectorKernels* vector_kernels_scalar();
 const VectorKernels* vector_kernels_avx2();
 const VectorKernels* vector_kernels_avx512();
+const VectorKernels* vector_kernels_neon();  // also the dot-product path's
 
 }  // namespace josi::kernels::detail

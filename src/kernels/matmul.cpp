@@ -8,6 +8,22 @@
 
 namespace josi::kernels {
 
+const detail::MatmulKernels* detail::matmul_kernels(Isa isa) {
+  switch (isa) {
+    case Isa::avx512_vnni:
+      return matmul_kernels_avx512();
+    case Isa::avx2:
+      return matmul_kernels_avx2();
+    case Isa::neon_dotprod:
+      return matmul_kernels_neon_dotprod();
+    case Isa::neon:
+      return matmul_kernels_neon();
+    case Isa::scalar:
+      break;
+  }
+  return matmul_kernels_scalar();
+}
+
 namespace {
 
 using detail::ActFormat;
@@ -48,18 +64,6 @@ TypeKernel kernel_for(const MatmulKernels& k, GgmlType type) {
   }
 }
 
-const MatmulKernels& kernels_for(Isa isa) {
-  switch (isa) {
-    case Isa::avx512_vnni:
-      return *detail::matmul_kernels_avx512();
-    case Isa::avx2:
-      return *detail::matmul_kernels_avx2();
-    case Isa::scalar:
-      break;
-  }
-  return *detail::matmul_kernels_scalar();
-}
-
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 // isa_kernels.hpp's layouts: q[k], then the block scales, then the sums.
@@ -88,7 +92,7 @@ bool can_matmul(GgmlType type) { return kernel_for(*detail::matmul_kernels_scala
 void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
             int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
   const auto info = formats::ggml_type_info(type);
-  const MatmulKernels& kernels = kernels_for(active_isa());
+  const MatmulKernels& kernels = *detail::matmul_kernels(active_isa());
   const TypeKernel kernel = kernel_for(kernels, type);
   if (!kernel.gemm) throw Error("matmul: cannot multiply weights of type " + std::string(info.name));
   if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)

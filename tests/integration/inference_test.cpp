@@ -63,7 +63,7 @@ struct IsaGuard {
 
 std::vector<kernels::Isa> supported_isas() {
   std::vector<kernels::Isa> out;
-  for (auto isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512_vnni})
+  for (auto isa : kernels::all_isas())
     if (kernels::isa_supported(isa)) out.push_back(isa);
   return out;
 }

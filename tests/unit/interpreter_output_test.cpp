@@ -102,3 +102,13 @@ TEST(InterpreterOutput, NothingToParse) {
   EXPECT_EQ(dump(parse_interpreter_output("I cannot help with that.")), "nullopt");
   EXPECT_EQ(dump(parse_interpreter_output("```\n```")), "nullopt");
 }
+
+// Found by the turn fuzzer: a number out of double range (and deep nesting)
+// made the truncation repair's parser throw past the post-processor.
+TEST(InterpreterOutput, ANumberOutOfRangeOrDeepNestingIsUnparsedTextNotAnError) {
+  EXPECT_EQ(dump(parse_interpreter_output(R"({"action": "explain", "sport": 1e999, "free_text": "x")")),
+            R"({"action":"explain"})");
+  EXPECT_EQ(dump(parse_interpreter_output(R"({"time_available_min": 9e9999})")), "nullopt");
+  EXPECT_EQ(dump(parse_interpreter_output("{\"action\": \"explain\", \"x\": " + std::string(100000, '[') + "1,")),
+            R"({"action":"explain"})");
+}

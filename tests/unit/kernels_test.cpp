@@ -48,8 +48,8 @@ int64_t act_block(GgmlType t) { return is_float(t) ? 1 : t >= GgmlType::Q2_K && 
 
 std::vector<Isa> fast_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::avx2, Isa::avx512_vnni})
-    if (kernels::isa_supported(isa)) out.push_back(isa);
+  for (Isa isa : kernels::all_isas())
+    if (isa != Isa::scalar && kernels::isa_supported(isa)) out.push_back(isa);
   return out;
 }
 
@@ -242,8 +242,7 @@ TEST(Matmul, QuantizedActivationsAreIdenticalOnEveryPath) {
   scalar->quantize_q8_32(x.data(), k, expect32.data(), q32);
   scalar->quantize_q8_256(x.data(), k, expect256.data(), q256);
   for (Isa isa : fast_isas()) {
-    const auto* fast = isa == Isa::avx2 ? josi::kernels::detail::matmul_kernels_avx2()
-                                        : josi::kernels::detail::matmul_kernels_avx512();
+    const auto* fast = josi::kernels::detail::matmul_kernels(isa);
     std::vector<uint8_t> got32(q32.stride), got256(q256.stride);
     fast->quantize_q8_32(x.data(), k, got32.data(), q32);
     fast->quantize_q8_256(x.data(), k, got256.data(), q256);
@@ -288,17 +287,16 @@ TEST(CpuFeatures, ScalarIsAlwaysThereAndUnsupportedPathsAreRefused) {
   IsaGuard guard;
   EXPECT_TRUE(kernels::isa_supported(Isa::scalar));
   EXPECT_TRUE(kernels::isa_supported(kernels::best_isa()));
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni})
-    EXPECT_EQ(kernels::isa_from_name(kernels::isa_name(isa)), isa);
+  for (Isa isa : kernels::all_isas()) EXPECT_EQ(kernels::isa_from_name(kernels::isa_name(isa)), isa);
   try {
     kernels::isa_from_name("sse9");
     FAIL() << "no error";
   } catch (const josi::Error& e) {
-    EXPECT_STREQ(e.what(), "unknown instruction set \"sse9\" (scalar, avx2 or avx512_vnni)");
+    EXPECT_STREQ(e.what(), "unknown instruction set \"sse9\" (scalar, avx2, avx512_vnni, neon or neon_dotprod)");
   }
   kernels::set_active_isa(Isa::scalar);
   EXPECT_EQ(kernels::active_isa(), Isa::scalar);
-  for (Isa isa : {Isa::avx2, Isa::avx512_vnni}) {
+  for (Isa isa : kernels::all_isas()) {
     if (kernels::isa_supported(isa)) continue;
     EXPECT_THROW(kernels::set_active_isa(isa), josi::Error);
   }
@@ -362,7 +360,7 @@ TEST(VectorOps, RowFormsMatchOneCallPerRowOnEveryPath) {
         dots[j] = kernels::dot_f32_f16(a.data(), cache.data() + j * stride, n);
         kernels::axpy_f16(w[j], cache.data() + j * stride, sum.data(), n);
       }
-      for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni}) {
+      for (Isa isa : kernels::all_isas()) {
         if (!kernels::isa_supported(isa)) continue;
         kernels::set_active_isa(isa);
         const std::string where =
@@ -411,7 +409,7 @@ TEST(VectorOps, F32ToF16RoundsLikeTheReferenceOnEveryPath) {
   for (int i = 0; i < 200000; ++i) x.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng())));
   std::vector<uint16_t> expected(x.size());
   for (size_t i = 0; i < x.size(); ++i) expected[i] = josi::formats::f32_to_f16(x[i]);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512_vnni}) {
+  for (Isa isa : kernels::all_isas()) {
     if (!kernels::isa_supported(isa)) continue;
     kernels::set_active_isa(isa);
     // Odd offsets and lengths exercise the vector tails.

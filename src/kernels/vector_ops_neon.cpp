@@ -1,0 +1,96 @@
+// vector_ops.hpp, NEON path (every arm64 CPU; the dot-product path uses it
+// too, these are float ops): 4 floats per step, the last n % 4 through a
+// zero-padded buffer. Half floats convert with FCVTL/FCVTN, which round to
+// nearest even like the reference.
+#include "kernels/isa_kernels.hpp"
+
+#if defined(__aarch64__)
+
+#include <arm_neon.h>
+
+#include <cstring>
+
+namespace josi::kernels::detail {
+
+namespace {
+
+float32x4_t load_tail(const float* p, int64_t left) {
+  float buf[4] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(float));
+  return vld1q_f32(buf);
+}
+float32x4_t load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+float32x4_t load_f16_tail(const uint16_t* p, int64_t left) {
+  uint16_t buf[4] = {};
+  std::memcpy(buf, p, static_cast<size_t>(left) * sizeof(uint16_t));
+  return load_f16(buf);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+    acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+  }
+  for (; i + 4 <= n; i += 4) acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+  if (i < n) acc1 = vfmaq_f32(acc1, load_tail(a + i, n - i), load_tail(b + i, n - i));
+  return vaddvq_f32(vaddq_f32(acc0, acc1));
+}
+
+float dot_f32_f16(const float* a, const uint16_t* b, int64_t n) {
+  float32x4_t acc0 = vdupq_n_f32(0), acc1 = vdupq_n_f32(0);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), load_f16(b + i));
+    acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), load_f16(b + i + 4));
+  }
+  for (; i + 4 <= n; i += 4) acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), load_f16(b + i));
+  if (i < n) acc1 = vfmaq_f32(acc1, load_tail(a + i, n - i), load_f16_tail(b + i, n - i));
+  return vaddvq_f32(vaddq_f32(acc0, acc1));
+}
+
+void axpy_f16(float a, const uint16_t* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), load_f16(x + i), a));
+  if (i < n) {
+    float buf[4];
+    vst1q_f32(buf, vfmaq_n_f32(load_tail(y + i, n - i), load_f16_tail(x + i, n - i), a));
+    std::memcpy(y + i, buf, static_cast<size_t>(n - i) * sizeof(float));
+  }
+}
+
+void f32_to_f16(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+  if (i < n) {
+    uint16_t buf[4];
+    vst1_u16(buf, vreinterpret_u16_f16(vcvt_f16_f32(load_tail(x + i, n - i))));
+    std::memcpy(y + i, buf, static_cast<size_t>(n - i) * sizeof(uint16_t));
+  }
+}
+
+void dot_f32_f16_rows(const float* a, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = dot_f32_f16(a, rows + j * stride, n);
+}
+
+void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
+}
+
+}  // namespace
+
+const VectorKernels* vector_kernels_neon() {
+  static const VectorKernels kernels{dot_f32, dot_f32_f16, axpy_f16, f32_to_f16, dot_f32_f16_rows, axpy_f16_rows};
+  return &kernels;
+}
+
+}  // namespace josi::kernels::detail
+
+#else
+
+namespace josi::kernels::detail {
+const VectorKernels* vector_kernels_neon() { return nullptr; }
+}  // namespace josi::kernels::detail
+
+#endif
