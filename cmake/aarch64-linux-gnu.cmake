@@ -15,5 +15,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
-# Tests run through user-mode emulation.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu)
+# Tests run through user-mode emulation, with the multiarch arm64 loader and
+# libraries under / (the cross toolchain's own loader in /usr/aarch64-linux-gnu
+# is an older glibc build than the multiarch libc, and the two together hang
+# in the first pthread_create).
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/)

@@ -75,6 +75,7 @@ josi_build() {
 # multiarch libraries Josi links (scripts/build-arm64.sh).
 JOSI_ARM64_PACKAGES=(
   g++-aarch64-linux-gnu qemu-user
+  libc6:arm64 libstdc++6:arm64
   libpcre2-dev:arm64 libfmt-dev:arm64 libutf8proc-dev:arm64 libgtest-dev:arm64
   libcurl4-openssl-dev:arm64 libssl-dev:arm64
 )
