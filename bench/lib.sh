@@ -19,3 +19,13 @@ bench_model() {
   "$josi" quantize "$tmp/f16.gguf" "$out" "$type" >/dev/null 2>&1
   rm -rf "$tmp"
 }
+
+# bench_turns WORK N: N athlete turns from the users' validation split in
+# WORK/turns.jsonl, and the same with the explainer cut to one token (the
+# runs that measure the interpreter alone) in WORK/interpreter_turns.jsonl.
+bench_turns() {
+  local work="$1" n="$2"
+  node "$root/bench/val_turns.js" "$ref/data/val_interpreter.jsonl" "$n" > "$work/turns.jsonl"
+  node "$root/bench/val_turns.js" "$ref/data/val_interpreter.jsonl" "$n" '{"explainer": {"max_tokens": 1}}' \
+    > "$work/interpreter_turns.jsonl"
+}

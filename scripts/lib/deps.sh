@@ -72,9 +72,10 @@ josi_build() {
 }
 
 # The aarch64 cross compiler, qemu-user to run its binaries, and the arm64
-# multiarch libraries Josi links (scripts/build-arm64.sh).
+# multiarch libraries Josi links (scripts/build-arm64.sh); file, which
+# scripts/test-arm64.sh asks what the build made.
 JOSI_ARM64_PACKAGES=(
-  g++-aarch64-linux-gnu qemu-user
+  g++-aarch64-linux-gnu qemu-user file
   libc6:arm64 libstdc++6:arm64
   libpcre2-dev:arm64 libfmt-dev:arm64 libutf8proc-dev:arm64 libgtest-dev:arm64
   libcurl4-openssl-dev:arm64 libssl-dev:arm64

@@ -19,7 +19,7 @@ namespace josi::kernels {
 
 namespace {
 
-constexpr Isa kAll[] = {Isa::scalar, Isa::avx2, Isa::avx512_vnni, Isa::neon, Isa::neon_dotprod};
+constexpr Isa kAll[] = {Isa::scalar, Isa::avx2, Isa::avx512_vnni, Isa::neon, Isa::neon_dotprod, Isa::neon_i8mm};
 constexpr int kCount = sizeof kAll / sizeof kAll[0];
 
 #if defined(__x86_64__)
@@ -51,6 +51,8 @@ bool cpu_has(Isa isa) {
       return true;
     case Isa::neon_dotprod:
       return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+    case Isa::neon_i8mm:
+      return cpu_has(Isa::neon_dotprod) && (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
     default:
       return false;
   }
@@ -92,6 +94,8 @@ std::string_view isa_name(Isa isa) {
       return "neon";
     case Isa::neon_dotprod:
       return "neon_dotprod";
+    case Isa::neon_i8mm:
+      return "neon_i8mm";
   }
   return "?";
 }

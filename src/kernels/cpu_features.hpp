@@ -13,6 +13,7 @@ enum class Isa {
   avx512_vnni,  // AVX-512 F/BW/VL/VNNI (+ BF16 when present)
   neon,         // arm64 Advanced SIMD (ARMv8.0: every arm64 CPU)
   neon_dotprod, // + the ARMv8.2 dot product (SDOT)
+  neon_i8mm,    // + the ARMv8.6 int8 matrix multiply (SMMLA) for prompts
 };
 
 // Every path, each architecture's narrowest first.

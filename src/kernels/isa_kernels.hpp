@@ -65,6 +65,7 @@ const MatmulKernels* matmul_kernels_avx2();
 const MatmulKernels* matmul_kernels_avx512();
 const MatmulKernels* matmul_kernels_neon();
 const MatmulKernels* matmul_kernels_neon_dotprod();
+const MatmulKernels* matmul_kernels_neon_i8mm();
 // The table of `isa` (never null for a supported one).
 const MatmulKernels* matmul_kernels(Isa isa);
 
@@ -81,6 +82,6 @@ struct VectorKernels {
 const VectorKernels* vector_kernels_scalar();
 const VectorKernels* vector_kernels_avx2();
 const VectorKernels* vector_kernels_avx512();
-const VectorKernels* vector_kernels_neon();  // also the dot-product path's
+const VectorKernels* vector_kernels_neon();  // also the dot-product and i8mm paths
 
 }  // namespace josi::kernels::detail

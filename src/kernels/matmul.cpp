@@ -14,6 +14,8 @@ const detail::MatmulKernels* detail::matmul_kernels(Isa isa) {
       return matmul_kernels_avx512();
     case Isa::avx2:
       return matmul_kernels_avx2();
+    case Isa::neon_i8mm:
+      return matmul_kernels_neon_i8mm();
     case Isa::neon_dotprod:
       return matmul_kernels_neon_dotprod();
     case Isa::neon:

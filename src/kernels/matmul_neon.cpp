@@ -4,19 +4,6 @@
 
 #if defined(__aarch64__)
 
-#include <arm_neon.h>
-
-namespace josi::kernels::detail {
-namespace {
-
-int32x4_t dot_i8(int32x4_t acc, int8x16_t a, int8x16_t b) {
-  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
-  return vpadalq_s16(acc, vmull_high_s8(a, b));
-}
-
-}  // namespace
-}  // namespace josi::kernels::detail
-
 #include "kernels/neon_gemm.hpp"
 
 namespace josi::kernels::detail {

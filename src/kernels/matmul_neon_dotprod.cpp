@@ -5,16 +5,6 @@
 
 #if defined(__aarch64__)
 
-#include <arm_neon.h>
-
-namespace josi::kernels::detail {
-namespace {
-
-int32x4_t dot_i8(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
-
-}  // namespace
-}  // namespace josi::kernels::detail
-
 #include "kernels/neon_gemm.hpp"
 
 namespace josi::kernels::detail {

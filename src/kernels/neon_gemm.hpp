@@ -1,11 +1,11 @@
 #pragma once
 // The NEON matmul kernels and activation quantizer, written over one
-// primitive the including ISA file defines first:
-//   int32x4_t dot_i8(int32x4_t acc, int8x16_t a, int8x16_t b)
-// which adds the 16 products a·b into acc's four lanes (matmul_neon.cpp:
-// ARMv8.0 widening multiplies; matmul_neon_dotprod.cpp: ARMv8.2 SDOT).
-// Everything here has internal linkage, so each ISA file gets its own copy
-// compiled with its own flags (see isa_kernels.hpp).
+// primitive, dot_i8(acc, a, b), which adds the 16 byte products a·b into
+// acc's four lanes: the ARMv8.2 SDOT where the including ISA file is
+// compiled with +dotprod (matmul_neon_dotprod.cpp, matmul_neon_i8mm.cpp),
+// widening multiplies otherwise (matmul_neon.cpp, ARMv8.0). Everything here
+// has internal linkage, so each ISA file gets its own copy compiled with
+// its own flags (see isa_kernels.hpp).
 //
 // Every weight type is decoded to signed bytes (Q5_1, Q4_K and Q5_K levels
 // are 0..31, Q6_K's −32..31), so each integer dot product is exact, as in
@@ -29,6 +29,17 @@ using quant::detail::BlockQ5_1;
 using quant::detail::BlockQ5_K;
 using quant::detail::BlockQ6_K;
 using quant::detail::BlockQ8_0;
+
+#if defined(__ARM_FEATURE_DOTPROD)
+int32x4_t dot_i8(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
+#else
+// SMULL multiplies 8 byte pairs into 16-bit lanes, SADALP adds neighbours
+// into acc's 32-bit lanes.
+int32x4_t dot_i8(int32x4_t acc, int8x16_t a, int8x16_t b) {
+  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
+  return vpadalq_s16(acc, vmull_high_s8(a, b));
+}
+#endif
 
 float half_at(const uint8_t* p) {
   uint16_t h;
@@ -166,13 +177,55 @@ void k_scale_min(const uint8_t* s, int j, int& scale, int& min) {
   }
 }
 
+// A Q4_K or Q5_K block, unpacked once for every token it meets: its
+// sub-block scales and mins, and its levels 16 bytes at a time.
+template <bool kFifthBit>
+struct KAffineBlock {
+  static constexpr int64_t kBytes = kFifthBit ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  static constexpr int64_t kQs = kFifthBit ? offsetof(BlockQ5_K, qs) : offsetof(BlockQ4_K, qs);
+
+  const uint8_t* blk;
+  int scale[8], min[8];
+  float d, dmin;
+  uint8x16_t qh[2];
+
+  explicit KAffineBlock(const uint8_t* block) : blk(block), d(half_at(block)), dmin(half_at(block + 2)) {
+    for (int s = 0; s < 8; ++s) k_scale_min(blk + 4, s, scale[s], min[s]);
+    if constexpr (kFifthBit) {
+      qh[0] = load_u8(blk + offsetof(BlockQ5_K, qh));
+      qh[1] = load_u8(blk + offsetof(BlockQ5_K, qh) + 16);
+    }
+  }
+
+  // Chunk c (32 bytes) in halves of 16: the low nibbles are sub-block 2c's
+  // levels 16·half.., the high nibbles sub-block 2c + 1's, with Q5_K's fifth
+  // bits (bit 2c resp. 2c + 1 of the qh bytes) added.
+  void levels(int c, int half, int8x16_t& lo, int8x16_t& hi) const {
+    const uint8x16_t qs = load_u8(blk + kQs + 32 * c + 16 * half);
+    uint8x16_t l = vandq_u8(qs, vdupq_n_u8(15)), h = vshrq_n_u8(qs, 4);
+    if constexpr (kFifthBit) {
+      const uint8x16_t one = vdupq_n_u8(1);
+      l = vorrq_u8(l, vshlq_n_u8(vandq_u8(vshlq_u8(qh[half], vdupq_n_s8(static_cast<int8_t>(-2 * c))), one), 4));
+      h = vorrq_u8(h, vshlq_n_u8(vandq_u8(vshlq_u8(qh[half], vdupq_n_s8(static_cast<int8_t>(-2 * c - 1))), one), 4));
+    }
+    lo = vreinterpretq_s8_u8(l);
+    hi = vreinterpretq_s8_u8(h);
+  }
+
+  // Σ_j m_j·(Σq of sub-block j), from a token's sums per 16.
+  int mins_dot(const int16_t* bsums) const {
+    int mins = 0;
+    for (int s = 0; s < 8; ++s) mins += min[s] * (bsums[2 * s] + bsums[2 * s + 1]);
+    return mins;
+  }
+};
+
 // Q4_K and Q5_K: per sub-block j, sc_j·Σ q·x, summed; then
 // d·dx·Σ − dmin·dx·Σ_j m_j·bsum_j.
 template <bool kFifthBit>
 struct KAffine {
+  using Block = KAffineBlock<kFifthBit>;
   static constexpr int kGemvRows = 1, kGemmRows = 1, kGemmTokens = 4;
-  static constexpr int64_t kBlockBytes = kFifthBit ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
-  static constexpr int64_t kQs = kFifthBit ? offsetof(BlockQ5_K, qs) : offsetof(BlockQ4_K, qs);
 
   template <int R, int T>
   static void tile(const GemmArgs& a, int64_t r, int64_t t) {
@@ -184,47 +237,28 @@ struct KAffine {
     float min_sum[R][T] = {};
     for (auto& row : acc)
       for (auto& v : row) v = vdupq_n_f32(0);
-    const uint8x16_t low4 = vdupq_n_u8(15), one = vdupq_n_u8(1);
 
     for (int64_t b = 0; b < a.k / 256; ++b) {
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = w[i] + b * kBlockBytes;
-        int scale[8], min[8];
-        for (int s = 0; s < 8; ++s) k_scale_min(blk + 4, s, scale[s], min[s]);
-        [[maybe_unused]] uint8x16_t qh[2];
-        if constexpr (kFifthBit) {
-          qh[0] = load_u8(blk + offsetof(BlockQ5_K, qh));
-          qh[1] = load_u8(blk + offsetof(BlockQ5_K, qh) + 16);
-        }
+        const Block blk(w[i] + b * Block::kBytes);
         int32x4_t sum[T];
         for (int j = 0; j < T; ++j) sum[j] = vdupq_n_s32(0);
-        // Chunk c: 32 bytes, low nibbles sub-block 2c, high nibbles 2c + 1.
         for (int c = 0; c < 4; ++c) {
           for (int half = 0; half < 2; ++half) {
-            const uint8x16_t qs = load_u8(blk + kQs + 32 * c + 16 * half);
-            uint8x16_t lo = vandq_u8(qs, low4), hi = vshrq_n_u8(qs, 4);
-            if constexpr (kFifthBit) {
-              const int8x16_t shift_lo = vdupq_n_s8(static_cast<int8_t>(-2 * c));
-              const int8x16_t shift_hi = vdupq_n_s8(static_cast<int8_t>(-2 * c - 1));
-              lo = vorrq_u8(lo, vshlq_n_u8(vandq_u8(vshlq_u8(qh[half], shift_lo), one), 4));
-              hi = vorrq_u8(hi, vshlq_n_u8(vandq_u8(vshlq_u8(qh[half], shift_hi), one), 4));
-            }
+            int8x16_t lo, hi;
+            blk.levels(c, half, lo, hi);
             for (int j = 0; j < T; ++j) {
               const int8_t* xq = x[j].q + 256 * b + 64 * c + 16 * half;
-              const int32x4_t dlo = dot_i8(vdupq_n_s32(0), vreinterpretq_s8_u8(lo), vld1q_s8(xq));
-              const int32x4_t dhi = dot_i8(vdupq_n_s32(0), vreinterpretq_s8_u8(hi), vld1q_s8(xq + 32));
-              sum[j] = vmlaq_n_s32(vmlaq_n_s32(sum[j], dlo, scale[2 * c]), dhi, scale[2 * c + 1]);
+              const int32x4_t dlo = dot_i8(vdupq_n_s32(0), lo, vld1q_s8(xq));
+              const int32x4_t dhi = dot_i8(vdupq_n_s32(0), hi, vld1q_s8(xq + 32));
+              sum[j] = vmlaq_n_s32(vmlaq_n_s32(sum[j], dlo, blk.scale[2 * c]), dhi, blk.scale[2 * c + 1]);
             }
           }
         }
-        const float d = half_at(blk), dmin = half_at(blk + 2);
         for (int j = 0; j < T; ++j) {
-          const int16_t* bsums = x[j].bsums + 16 * b;
-          int mins = 0;
-          for (int s = 0; s < 8; ++s) mins += min[s] * (bsums[2 * s] + bsums[2 * s + 1]);
           const float dx = x[j].d[b];
-          acc[i][j] = vfmaq_n_f32(acc[i][j], vcvtq_f32_s32(sum[j]), d * dx);
-          min_sum[i][j] += dmin * dx * static_cast<float>(mins);
+          acc[i][j] = vfmaq_n_f32(acc[i][j], vcvtq_f32_s32(sum[j]), blk.d * dx);
+          min_sum[i][j] += blk.dmin * dx * static_cast<float>(blk.mins_dot(x[j].bsums + 16 * b));
         }
       }
     }
@@ -233,10 +267,39 @@ struct KAffine {
   }
 };
 
+// A Q6_K block's levels, 16 lanes l at a time: in half h, part p, group g
+// holds weights 128h + 32g + 16p + l, low nibble from ql (groups 0, 1: the
+// low nibbles of the two 32-byte rows; 2, 3: the high ones), top bits 2g of
+// qh byte 32h + 16p + l; each group of 16 weights has its own scale.
+struct Q6KBlock {
+  static constexpr int64_t kBytes = sizeof(BlockQ6_K);
+
+  const uint8_t* blk;
+  const int8_t* scales;
+  float d;
+
+  explicit Q6KBlock(const uint8_t* block)
+      : blk(block),
+        scales(reinterpret_cast<const int8_t*>(block + offsetof(BlockQ6_K, scales))),
+        d(half_at(block + offsetof(BlockQ6_K, d))) {}
+
+  static int first(int h, int part, int g) { return 128 * h + 32 * g + 16 * part; }
+
+  void levels(int h, int part, int8x16_t q[4]) const {
+    const uint8x16_t low4 = vdupq_n_u8(15), low2 = vdupq_n_u8(3);
+    const uint8_t* ql = blk + offsetof(BlockQ6_K, ql) + 64 * h + 16 * part;
+    const uint8x16_t ql0 = load_u8(ql), ql1 = load_u8(ql + 32);
+    const uint8x16_t qh = load_u8(blk + offsetof(BlockQ6_K, qh) + 32 * h + 16 * part);
+    const uint8x16_t low[4] = {vandq_u8(ql0, low4), vandq_u8(ql1, low4), vshrq_n_u8(ql0, 4), vshrq_n_u8(ql1, 4)};
+    const uint8x16_t top[4] = {vshlq_n_u8(vandq_u8(qh, low2), 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(qh, 2), low2), 4),
+                               vshlq_n_u8(vandq_u8(vshrq_n_u8(qh, 4), low2), 4), vshlq_n_u8(vshrq_n_u8(qh, 6), 4)};
+    for (int g = 0; g < 4; ++g) q[g] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(low[g], top[g])), vdupq_n_s8(32));
+  }
+};
+
 // Q6_K: d·dx·Σ_j scale_j·Σ (q − 32)·x over the 16 groups j of 16 weights.
 struct Q6K {
   static constexpr int kGemvRows = 1, kGemmRows = 1, kGemmTokens = 4;
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K);
 
   template <int R, int T>
   static void tile(const GemmArgs& a, int64_t r, int64_t t) {
@@ -247,38 +310,26 @@ struct Q6K {
     float32x4_t acc[R][T];
     for (auto& row : acc)
       for (auto& v : row) v = vdupq_n_f32(0);
-    const uint8x16_t low4 = vdupq_n_u8(15), low2 = vdupq_n_u8(3);
-    const int8x16_t bias = vdupq_n_s8(32);
 
     for (int64_t b = 0; b < a.k / 256; ++b) {
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = w[i] + b * kBlockBytes;
-        const int8_t* scales = reinterpret_cast<const int8_t*>(blk + offsetof(BlockQ6_K, scales));
+        const Q6KBlock blk(w[i] + b * Q6KBlock::kBytes);
         int32x4_t sum[T];
         for (int j = 0; j < T; ++j) sum[j] = vdupq_n_s32(0);
-        // Half h, 16 lanes l at a time: group g of the half is weights
-        // 32g + l, low nibble from ql (g 0, 1: low; 2, 3: high nibbles of
-        // the two 32-byte rows), top bits 2g of qh byte l.
         for (int h = 0; h < 2; ++h) {
           for (int part = 0; part < 2; ++part) {
-            const uint8_t* ql = blk + offsetof(BlockQ6_K, ql) + 64 * h + 16 * part;
-            const uint8x16_t ql0 = load_u8(ql), ql1 = load_u8(ql + 32);
-            const uint8x16_t qh = load_u8(blk + offsetof(BlockQ6_K, qh) + 32 * h + 16 * part);
-            const uint8x16_t low[4] = {vandq_u8(ql0, low4), vandq_u8(ql1, low4), vshrq_n_u8(ql0, 4), vshrq_n_u8(ql1, 4)};
-            const uint8x16_t top[4] = {vshlq_n_u8(vandq_u8(qh, low2), 4), vshlq_n_u8(vandq_u8(vshrq_n_u8(qh, 2), low2), 4),
-                                       vshlq_n_u8(vandq_u8(vshrq_n_u8(qh, 4), low2), 4), vshlq_n_u8(vshrq_n_u8(qh, 6), 4)};
+            int8x16_t q[4];
+            blk.levels(h, part, q);
             for (int g = 0; g < 4; ++g) {
-              const int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(low[g], top[g])), bias);
-              const int first = 128 * h + 32 * g + 16 * part;  // of these 16 weights
+              const int first = Q6KBlock::first(h, part, g);
               for (int j = 0; j < T; ++j) {
-                const int32x4_t dot = dot_i8(vdupq_n_s32(0), q, vld1q_s8(x[j].q + 256 * b + first));
-                sum[j] = vmlaq_n_s32(sum[j], dot, scales[first / 16]);
+                const int32x4_t dot = dot_i8(vdupq_n_s32(0), q[g], vld1q_s8(x[j].q + 256 * b + first));
+                sum[j] = vmlaq_n_s32(sum[j], dot, blk.scales[first / 16]);
               }
             }
           }
         }
-        const float d = half_at(blk + offsetof(BlockQ6_K, d));
-        for (int j = 0; j < T; ++j) acc[i][j] = vfmaq_n_f32(acc[i][j], vcvtq_f32_s32(sum[j]), d * x[j].d[b]);
+        for (int j = 0; j < T; ++j) acc[i][j] = vfmaq_n_f32(acc[i][j], vcvtq_f32_s32(sum[j]), blk.d * x[j].d[b]);
       }
     }
     for (int j = 0; j < T; ++j)

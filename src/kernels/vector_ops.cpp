@@ -58,6 +58,7 @@ const detail::VectorKernels& active_kernels() {
       return *detail::vector_kernels_avx512();
     case Isa::avx2:
       return *detail::vector_kernels_avx2();
+    case Isa::neon_i8mm:
     case Isa::neon_dotprod:
     case Isa::neon:
       return *detail::vector_kernels_neon();

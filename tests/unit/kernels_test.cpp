@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -283,6 +284,14 @@ TEST(Matmul, RejectsTypesItCannotMultiplyAndBadRowLengths) {
   }
 }
 
+// scripts/test-arm64.sh runs this on emulated CPUs with and without the dot
+// product and i8mm, naming the path each must choose.
+TEST(CpuFeatures, TheWidestPathThisCpuHasIsChosen) {
+  const char* expected = std::getenv("JOSI_EXPECT_BEST_ISA");
+  if (!expected) GTEST_SKIP() << "JOSI_EXPECT_BEST_ISA is not set";
+  EXPECT_EQ(std::string(kernels::isa_name(kernels::best_isa())), std::string(expected));
+}
+
 TEST(CpuFeatures, ScalarIsAlwaysThereAndUnsupportedPathsAreRefused) {
   IsaGuard guard;
   EXPECT_TRUE(kernels::isa_supported(Isa::scalar));
@@ -292,7 +301,7 @@ TEST(CpuFeatures, ScalarIsAlwaysThereAndUnsupportedPathsAreRefused) {
     kernels::isa_from_name("sse9");
     FAIL() << "no error";
   } catch (const josi::Error& e) {
-    EXPECT_STREQ(e.what(), "unknown instruction set \"sse9\" (scalar, avx2, avx512_vnni, neon or neon_dotprod)");
+    EXPECT_STREQ(e.what(), "unknown instruction set \"sse9\" (scalar, avx2, avx512_vnni, neon, neon_dotprod or neon_i8mm)");
   }
   kernels::set_active_isa(Isa::scalar);
   EXPECT_EQ(kernels::active_isa(), Isa::scalar);
