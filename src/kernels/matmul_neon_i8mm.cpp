@@ -1,9 +1,12 @@
-// The ARMv8.6 int8 matrix-multiply path (+i8mm, SMMLA): for the prompt's
-// matrix-matrix products, each SMMLA multiplies two weight rows by two
-// tokens over 8 bytes, four exact dot products in one instruction, twice
-// the multiply-adds of an SDOT. One token (generation) keeps the
-// dot-product kernels: pairing it with itself would waste half the lanes.
-// Compiled with its own -march flag (CMakeLists.txt).
+// The ARMv8.6 int8 matrix-multiply path (+i8mm, SMMLA) for the block
+// types: each SMMLA multiplies two weight rows by two tokens over 8 bytes,
+// four exact dot products in one instruction, twice the multiply-adds of an
+// SDOT. One token (generation) is paired with itself: half the lanes are
+// wasted, which leaves as many useful multiply-adds per instruction as SDOT,
+// and keeps every output's arithmetic the same whatever the batch (the
+// engine's logits for a token do not depend on what was evaluated with it,
+// which exact speculation relies on). Float weights keep neon_gemm.hpp's
+// kernels. Compiled with its own -march flag (CMakeLists.txt).
 #include "kernels/isa_kernels.hpp"
 
 #if defined(__aarch64__)
@@ -33,8 +36,8 @@ int32x4_t mmla16(int32x4_t acc, const RowPair& w, const int8_t* x0, const int8_t
 int32x4_t per_row(int a, int b) { return vcombine_s32(vdup_n_s32(a), vdup_n_s32(b)); }
 
 // A tile's rows and tokens in pairs, an odd count's last paired with itself
-// (the duplicate's lanes are never stored). Tiles have two tokens or more:
-// gemm_tiled gives single tokens to the dot-product kernels.
+// (the duplicate's lanes are never stored). Each lane's sum depends only on
+// its row and token, never on its partner.
 template <int R, int T>
 struct PairTile {
   static constexpr int P = (R + 1) / 2, Q = (T + 1) / 2;
@@ -72,7 +75,7 @@ struct PairTile {
 
 template <class W>
 struct Blocks32Mmla {
-  static constexpr int kGemmRows = 2, kGemmTokens = 4;
+  static constexpr int kGemvRows = 2, kGemmRows = 2, kGemmTokens = 4;
 
   template <int R, int T>
   static void tile(const GemmArgs& a, int64_t r, int64_t t) {
@@ -101,7 +104,7 @@ struct Blocks32Mmla {
 template <bool kFifthBit>
 struct KAffineMmla {
   using Block = KAffineBlock<kFifthBit>;
-  static constexpr int kGemmRows = 2, kGemmTokens = 4;
+  static constexpr int kGemvRows = 2, kGemmRows = 2, kGemmTokens = 4;
 
   template <int R, int T>
   static void tile(const GemmArgs& a, int64_t r, int64_t t) {
@@ -144,7 +147,7 @@ struct KAffineMmla {
 };
 
 struct Q6KMmla {
-  static constexpr int kGemmRows = 2, kGemmTokens = 4;
+  static constexpr int kGemvRows = 2, kGemmRows = 2, kGemmTokens = 4;
 
   template <int R, int T>
   static void tile(const GemmArgs& a, int64_t r, int64_t t) {
@@ -179,17 +182,16 @@ struct Q6KMmla {
   }
 };
 
-// neon_gemm.hpp's table with the block types' prompt products through
-// SMMLA, their single tokens through SDOT.
+// neon_gemm.hpp's table with the block types' products through SMMLA.
 MatmulKernels i8mm_kernels() {
   MatmulKernels k = kNeonKernels;
-  k.q8_0 = gemm_tiled<Blocks32<Q8_0Weights>, Blocks32Mmla<Q8_0Weights>>;
-  k.q4_0 = gemm_tiled<Blocks32<Q4_0Weights>, Blocks32Mmla<Q4_0Weights>>;
-  k.q5_0 = gemm_tiled<Blocks32<Q5_0Weights>, Blocks32Mmla<Q5_0Weights>>;
-  k.q5_1 = gemm_tiled<Blocks32<Q5_1Weights>, Blocks32Mmla<Q5_1Weights>>;
-  k.q4_k = gemm_tiled<KAffine<false>, KAffineMmla<false>>;
-  k.q5_k = gemm_tiled<KAffine<true>, KAffineMmla<true>>;
-  k.q6_k = gemm_tiled<Q6K, Q6KMmla>;
+  k.q8_0 = gemm_tiled<Blocks32Mmla<Q8_0Weights>>;
+  k.q4_0 = gemm_tiled<Blocks32Mmla<Q4_0Weights>>;
+  k.q5_0 = gemm_tiled<Blocks32Mmla<Q5_0Weights>>;
+  k.q5_1 = gemm_tiled<Blocks32Mmla<Q5_1Weights>>;
+  k.q4_k = gemm_tiled<KAffineMmla<false>>;
+  k.q5_k = gemm_tiled<KAffineMmla<true>>;
+  k.q6_k = gemm_tiled<Q6KMmla>;
   return k;
 }
 

@@ -26,12 +26,10 @@ void row_tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
 
 // Kernel::kGemvRows rows at a time for one token (1 for the quantized types:
 // a single stream through memory reads 26-28 GB/s where four interleaved rows
-// read 16); Wide::kGemmRows × Wide::kGemmTokens tiles otherwise, a last
-// single token as one token alone. Wide is a kernel for two tokens or more
-// (the i8mm path's pairs); by default Kernel itself.
-template <class Kernel, class Wide = Kernel>
+// read 16); Kernel::kGemmRows × Kernel::kGemmTokens tiles otherwise.
+template <class Kernel>
 void gemm_tiled(const GemmArgs& a, int64_t r0, int64_t r1) {
-  constexpr int R = Wide::kGemmRows, T = Wide::kGemmTokens;
+  constexpr int R = Kernel::kGemmRows, T = Kernel::kGemmTokens;
   if (a.n_tokens == 1) {
     row_tiles<Kernel, Kernel::kGemvRows, 1>(a, r0, r1, 0);
     return;
@@ -41,16 +39,16 @@ void gemm_tiled(const GemmArgs& a, int64_t r0, int64_t r1) {
   for (int64_t g = r0; g < r1; g += group) {
     const int64_t g1 = g + group < r1 ? g + group : r1;
     int64_t t = 0;
-    for (; t + T <= a.n_tokens; t += T) row_tiles<Wide, R, T>(a, g, g1, t);
+    for (; t + T <= a.n_tokens; t += T) row_tiles<Kernel, R, T>(a, g, g1, t);
     switch (a.n_tokens - t) {
       case 3:
-        if constexpr (T > 3) row_tiles<Wide, R, 3>(a, g, g1, t);
+        if constexpr (T > 3) row_tiles<Kernel, R, 3>(a, g, g1, t);
         break;
       case 2:
-        if constexpr (T > 2) row_tiles<Wide, R, 2>(a, g, g1, t);
+        if constexpr (T > 2) row_tiles<Kernel, R, 2>(a, g, g1, t);
         break;
       case 1:
-        row_tiles<Kernel, Kernel::kGemvRows, 1>(a, g, g1, t);
+        row_tiles<Kernel, R, 1>(a, g, g1, t);
         break;
       default:
         break;
