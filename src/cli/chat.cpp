@@ -33,7 +33,7 @@ struct Options {
   int64_t n_ctx = 2048;
   std::optional<int32_t> max_tokens;
   std::optional<float> temperature, top_p, explainer_repeat_penalty;
-  bool jsonl = false, no_cache = false, no_constrain = false;
+  bool jsonl = false, no_cache = false, no_constrain = false, no_forced_batch = false, no_speculation = false;
 };
 
 // The ChatContext the conversation starts from: the file, or Josi's sample,
@@ -71,6 +71,8 @@ runtime::CoachOptions coach_options(const Options& o) {
     if (o.max_tokens) role->max_tokens = *o.max_tokens;
     if (o.temperature) role->sampling.temperature = *o.temperature;
     if (o.top_p) role->sampling.top_p = *o.top_p;
+    if (o.no_forced_batch) role->batch_forced = false;
+    if (o.no_speculation) role->draft_tokens = 0;
   }
   if (o.explainer_repeat_penalty) c.explainer.sampling.repeat_penalty = *o.explainer_repeat_penalty;
   return c;
@@ -199,6 +201,10 @@ void register_chat(CLI::App& app) {
   cmd->add_option("input", o->input, "With --jsonl: the input file (default: standard input)");
   cmd->add_flag(flag("no_cache"), o->no_cache, "Evaluate the whole prompt every turn (to measure what the prefix cache saves)");
   cmd->add_flag(flag("no_constrain"), o->no_constrain, "Let the interpreter write unconstrained (to measure what the constraint saves)");
+  cmd->add_flag(flag("no_forced_batch"), o->no_forced_batch,
+                "Evaluate tokens the constraint forces one at a time (the same answer; to measure what batching saves)");
+  cmd->add_flag(flag("no_speculation"), o->no_speculation,
+                "Draft no tokens from the prompt (the same answer; to measure what speculation saves)");
   cmd->callback([o] {
     if (o->input != "-" && !o->jsonl) throw Error("chat: an input file needs --jsonl", ExitCode::usage);
     // Flags and the starting context are checked before the models load.

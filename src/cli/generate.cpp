@@ -85,6 +85,10 @@ void register_generate(CLI::App& app) {
   cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens (prompt + answer)")->capture_default_str();
   cmd->add_option(flag("stop"), o->stops, "A token that ends the answer (repeatable; default <|im_end|>, <|endoftext|>)");
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
+  cmd->add_option(flag("draft_tokens"), o->generate.draft_tokens,
+                  "Speculation: most tokens drafted from the prompt per pass (the same answer); 0 = off")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([o] {
     if (o->greedy) o->generate.sampling.temperature = 0;
     o->generate.sampling.seed = o->seed ? *o->seed : std::random_device{}();
@@ -105,7 +109,9 @@ void register_generate(CLI::App& app) {
     std::cout << "\n";
     std::cerr << "generate: seed " << o->generate.sampling.seed << ", " << result.prompt_tokens << " prompt tokens in "
               << result.prompt_seconds << " s, " << result.tokens.size() << " tokens in " << result.generate_seconds
-              << " s, stopped by " << infer::stop_reason_name(result.stop) << "\n";
+              << " s (" << result.forward_passes << " forward passes, " << result.accepted_draft_tokens << " of "
+              << result.drafted_tokens << " drafted tokens kept), stopped by " << infer::stop_reason_name(result.stop)
+              << "\n";
   });
 }
 

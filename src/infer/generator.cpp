@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "infer/prompt_lookup.hpp"
 
 namespace josi::infer {
 
@@ -42,10 +43,12 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
   // The last prompt token is always evaluated: its logits choose the first answer token.
   context.set_n_past(std::min<int64_t>(context.n_past(), static_cast<int64_t>(prompt.size()) - 1));
   const auto stops = options.stop_tokens.empty() ? stop_tokens_of(context.model(), tokenizer) : options.stop_tokens;
+  const auto vocab = static_cast<size_t>(context.model().hparams().n_vocab);
   Sampler sampler(options.sampling);
   text::Tokenizer::StreamDecoder decoder(tokenizer);
-  std::vector<int32_t> history = prompt;
-  TokenMask mask(options.constraint ? static_cast<size_t>(context.model().hparams().n_vocab) : 0);
+  std::vector<int32_t> history = prompt;  // the prompt and every token taken
+  TokenMask mask(options.constraint ? vocab : 0);
+  bool mask_ready = false, may_end = false;  // mask is for the next token
 
   Generation out;
   out.prompt_tokens = static_cast<int64_t>(prompt.size());
@@ -60,48 +63,131 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
     out.text += piece;
     if (on_text) on_text(piece);
   };
-  for (;;) {
-    const auto generated = static_cast<int32_t>(out.tokens.size());
-    if (generated >= options.max_new_tokens) {
-      out.stop = StopReason::max_tokens;
-      break;
-    }
-    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
-      out.stop = StopReason::cancelled;
-      break;
-    }
-    const TokenMask* allowed = nullptr;
-    if (options.constraint) {
-      // This token and, each after one more evaluation, those the context still holds.
-      const int64_t room = context.n_ctx() - context.n_past() + 1;
-      const auto remaining = static_cast<int32_t>(std::min<int64_t>(options.max_new_tokens - generated, room));
-      const auto t = clock::now();
-      if (options.constraint->allowed(remaining, mask))
-        for (int32_t stop : stops) mask.set(stop);
-      out.constraint_seconds += seconds_since(t);
-      allowed = &mask;
-    }
+  const auto generated = [&] { return static_cast<int32_t>(out.tokens.size()); };
+  // Fills the constraint's mask for the next token, once.
+  const auto constrain = [&] {
+    if (mask_ready) return;
+    // This token and, each after one more evaluation, those the context still holds.
+    const int64_t room = context.n_ctx() - static_cast<int64_t>(history.size()) + 1;
+    const auto remaining = static_cast<int32_t>(std::min<int64_t>(options.max_new_tokens - generated(), room));
     const auto t = clock::now();
-    const int32_t token = sampler.sample(logits, history, allowed);
-    out.sample_seconds += seconds_since(t);
-    if (generated == 0) out.first_token_seconds = seconds_since(start);
-    if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
-      out.stop = StopReason::stop_token;
-      break;
-    }
+    may_end = options.constraint->allowed(remaining, mask);
+    if (may_end)
+      for (int32_t stop : stops) mask.set(stop);
+    out.constraint_seconds += seconds_since(t);
+    mask_ready = true;
+  };
+  // Takes a token into the answer; false when the context has no room to
+  // evaluate it (generation ends).
+  const auto take = [&](int32_t token) {
     if (options.constraint) {
-      const auto t2 = clock::now();
+      const auto t = clock::now();
       options.constraint->accept(token);
-      out.constraint_seconds += seconds_since(t2);
+      out.constraint_seconds += seconds_since(t);
+      mask_ready = false;
     }
     out.tokens.push_back(token);
     history.push_back(token);
     emit(decoder.push(token));
-    if (context.n_past() >= context.n_ctx()) {
+    if (static_cast<int64_t>(history.size()) - 1 >= context.n_ctx()) {
       out.stop = StopReason::context_full;
+      return false;
+    }
+    return true;
+  };
+  const auto stopped_early = [&] {
+    if (generated() >= options.max_new_tokens) {
+      out.stop = StopReason::max_tokens;
+      return true;
+    }
+    if (options.cancel && options.cancel->load(std::memory_order_relaxed)) {
+      out.stop = StopReason::cancelled;
+      return true;
+    }
+    return false;
+  };
+
+  // With a replay, the next token of the given answer stands in for the
+  // sampler's choice; past its end, or where the constraint refuses it, the
+  // answer stops.
+  const auto replayed = [&](const TokenMask* allowed) {
+    const auto& answer = *options.replay;
+    const auto i = static_cast<size_t>(generated());
+    if (i < answer.size() && (!allowed || allowed->test(answer[i]))) return answer[i];
+    if (stops.empty()) throw Error("replay: the model has no stop token to end the answer with");
+    return stops.front();
+  };
+  // `logits` holds rows for the last evaluated token and for each draft
+  // after it: row r chooses the token at the position of drafts[r].
+  std::vector<int32_t> drafts, batch;
+  DraftBudget budget(options.draft_tokens);
+  for (;;) {
+    bool done = false;
+    size_t row = 0;
+    int32_t chosen = -1;
+    for (;; ++row) {
+      if (stopped_early()) {
+        done = true;
+        break;
+      }
+      const TokenMask* allowed = nullptr;
+      if (options.constraint) {
+        constrain();
+        allowed = &mask;
+      }
+      const auto t = clock::now();
+      const int32_t token = options.replay ? replayed(allowed) : sampler.sample(logits.subspan(row * vocab, vocab), history, allowed);
+      out.sample_seconds += seconds_since(t);
+      if (generated() == 0) out.first_token_seconds = seconds_since(start);
+      if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
+        out.stop = StopReason::stop_token;
+        done = true;
+        break;
+      }
+      if (!take(token)) {
+        done = true;
+        break;
+      }
+      if (row < drafts.size() && token == drafts[row]) {
+        ++out.accepted_draft_tokens;  // its keys and values are in already
+        continue;
+      }
+      chosen = token;
       break;
     }
-    logits = context.eval(std::span<const int32_t>(&token, 1));
+    // Drafts after the first one not chosen leave the cache.
+    if (drafts.size() > row) context.set_n_past(context.n_past() - static_cast<int64_t>(drafts.size() - row));
+    budget.record(static_cast<int32_t>(drafts.size()), static_cast<int32_t>(std::min(row, drafts.size())));
+    if (done) break;
+
+    batch.assign(1, chosen);
+    if (options.constraint && options.batch_forced) {
+      while (!done && generated() < options.max_new_tokens) {
+        constrain();
+        const int32_t forced = may_end ? -1 : mask.only();
+        if (forced < 0) break;
+        ++out.forced_tokens;
+        done = !take(forced);
+        batch.push_back(forced);
+      }
+      if (done) break;
+    }
+    if (generated() >= options.max_new_tokens) {  // nothing would read the pass's logits
+      out.stop = StopReason::max_tokens;
+      break;
+    }
+    drafts.clear();
+    if (const int32_t wanted = budget.next(); wanted > 0) {
+      // A draft is worth evaluating only when a token may still follow it.
+      const int64_t room = context.n_ctx() - context.n_past() - static_cast<int64_t>(batch.size());
+      const int64_t left = options.max_new_tokens - generated() - 1;
+      const auto n = static_cast<int32_t>(std::min<int64_t>({wanted, room, left}));
+      drafts = draft_from_history(history, n);
+      batch.insert(batch.end(), drafts.begin(), drafts.end());
+      out.drafted_tokens += static_cast<int64_t>(drafts.size());
+    }
+    logits = context.eval_last(batch, static_cast<int64_t>(1 + drafts.size()));
+    ++out.forward_passes;
   }
   emit(decoder.flush());
   out.generate_seconds = std::chrono::duration<double>(clock::now() - prompt_done).count();

@@ -1,7 +1,16 @@
 #pragma once
-// The generation loop: the prompt in one batch, then one token at a time
-// until a stop token, the token limit or the context cap, with text handed to
-// the caller as soon as it is complete UTF-8.
+// The generation loop: the prompt in one batch, then the answer until a stop
+// token, the token limit or the context cap, with text handed to the caller
+// as soon as it is complete UTF-8. Two things make an answer take fewer
+// forward passes without changing a token of it:
+//  - forced tokens: when the constraint allows exactly one token, it is
+//    taken without sampling and evaluated in one batch with the token before;
+//  - speculation: tokens drafted from the prompt and the answer so far
+//    (prompt_lookup.hpp) are evaluated in that batch too; each is kept while
+//    it is the token the sampler chooses from the logits before it, so what
+//    is kept is exactly what plain decoding would have chosen (a token's
+//    logits do not depend on its batch, and the sampler draws once per
+//    token, as it would without drafts).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -27,6 +36,13 @@ struct GenerateOptions {
   // When set, generation ends before the next token once it reads true
   // (another thread may set it at any time). Not owned.
   const std::atomic<bool>* cancel = nullptr;
+  bool batch_forced = true;     // forced tokens in one batch (with a constraint)
+  int32_t draft_tokens = 8;     // speculation: at most this many drafted per pass; 0: off
+  // When set, these tokens are the answer, taken as if sampled (then a stop
+  // token): the forward passes are run, and counted, as for a model that
+  // wrote them. For benchmarks on real outputs, which random weights cannot
+  // write. Not owned.
+  const std::vector<int32_t>* replay = nullptr;
 };
 
 enum class StopReason { stop_token, max_tokens, context_full, cancelled };
@@ -42,6 +58,10 @@ struct Generation {
   double first_token_seconds = 0;  // from the start until the first answer token is chosen
   double sample_seconds = 0;      // choosing tokens from logits (part of generate_seconds)
   double constraint_seconds = 0;  // the output constraint's masks and bookkeeping (part of generate_seconds)
+  int64_t forward_passes = 0;     // evaluations after the prompt's
+  int64_t forced_tokens = 0;      // taken from the constraint without sampling
+  int64_t drafted_tokens = 0;     // evaluated as drafts
+  int64_t accepted_draft_tokens = 0;  // of which kept
 };
 
 // <|im_end|> and <|endoftext|> where the vocabulary has them, plus the end

@@ -72,6 +72,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       }
     }
     if (candidates_.empty()) throw Error("sampling: the output constraint allows no token");
+    // A forced token draws no random number, so seeded output is the same
+    // whether the generator samples forced tokens or takes them unasked.
+    if (candidates_.size() == 1) return candidates_.front().id;
   } else {
     candidates_.resize(logits.size());
     for (int32_t i = 0; i < n_vocab; ++i) candidates_[static_cast<size_t>(i)] = {i, logits[static_cast<size_t>(i)], 0.0f};

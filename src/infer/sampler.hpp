@@ -31,7 +31,8 @@ class Sampler {
   explicit Sampler(SamplingParams params);
   // `history`: the tokens so far (prompt and generated), for the penalty.
   // `allowed`: when given, only these tokens are candidates (an output
-  // constraint); the filters and the draw then work among them alone.
+  // constraint); the filters and the draw then work among them alone, and
+  // a single allowed token is returned without a draw.
   // Throws josi::Error when `allowed` holds no token.
   int32_t sample(std::span<const float> logits, std::span<const int32_t> history, const TokenMask* allowed = nullptr);
 

@@ -30,6 +30,16 @@ class TokenMask {
     for (uint64_t w : words_) c += static_cast<size_t>(std::popcount(w));
     return c;
   }
+  // The one id in the set, or -1 when it holds none or several.
+  int32_t only() const {
+    int32_t found = -1;
+    for (size_t i = 0; i < words_.size(); ++i) {
+      if (!words_[i]) continue;
+      if (found >= 0 || std::popcount(words_[i]) != 1) return -1;
+      found = static_cast<int32_t>(i * 64 + static_cast<size_t>(std::countr_zero(words_[i])));
+    }
+    return found;
+  }
   const std::vector<uint64_t>& words() const { return words_; }
 
  private:

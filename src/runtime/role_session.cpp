@@ -106,6 +106,8 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   gen.max_new_tokens = settings.max_tokens;
   gen.constraint = constraint;
   gen.cancel = cancel_;
+  gen.batch_forced = settings.batch_forced;
+  gen.draft_tokens = settings.draft_tokens;
   run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
   // A model may write bytes that are not UTF-8 (a token can end inside a
   // character, a random one anywhere): what leaves the runtime is made valid.
@@ -122,6 +124,10 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   run.sample_ms = result.sample_seconds * 1000;
   run.constraint_ms = result.constraint_seconds * 1000;
   run.stop = std::string(infer::stop_reason_name(result.stop));
+  run.forward_passes = result.forward_passes;
+  run.forced_tokens = result.forced_tokens;
+  run.drafted_tokens = result.drafted_tokens;
+  run.accepted_draft_tokens = result.accepted_draft_tokens;
   return run;
 }
 

@@ -127,7 +127,15 @@ TurnInput parse_turn(const Json& input) {
 namespace {
 
 Json role_json(const RoleRun& r) {
-  return {{"raw", r.raw}, {"tokens", r.tokens}, {"prompt_tokens", r.prompt_tokens}, {"stop", r.stop}};
+  return {{"raw", r.raw},
+          {"tokens", r.tokens},
+          {"prompt_tokens", r.prompt_tokens},
+          {"stop", r.stop},
+          {"decoding",
+           {{"forward_passes", r.forward_passes},
+            {"forced_tokens", r.forced_tokens},
+            {"drafted_tokens", r.drafted_tokens},
+            {"accepted_draft_tokens", r.accepted_draft_tokens}}}};
 }
 
 }  // namespace

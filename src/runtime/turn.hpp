@@ -27,6 +27,9 @@ using TextCallback = std::function<void(std::string_view piece)>;
 struct RoleSettings {
   infer::SamplingParams sampling;
   int32_t max_tokens = 150;
+  // Fewer forward passes, the same answer (infer/generator.hpp).
+  bool batch_forced = true;
+  int32_t draft_tokens = 8;  // 0: no speculation
 };
 
 // The interpreter copies the athlete's words into free_text and question, so
@@ -58,6 +61,9 @@ struct RoleRun {
   int64_t prompt_tokens = 0, reused_tokens = 0;
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full
+  // Evaluations after the prompt's; tokens forced by the constraint; drafted
+  // tokens evaluated, and kept.
+  int64_t forward_passes = 0, forced_tokens = 0, drafted_tokens = 0, accepted_draft_tokens = 0;
 };
 
 struct TurnResult {

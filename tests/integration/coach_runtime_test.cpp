@@ -157,6 +157,49 @@ TEST_F(CoachRuntime, TurnsRepeatWithASeedAndTheCachedPrefixChangesOnlyTheTime) {
   }
 }
 
+// Forced tokens in one batch and speculation change how many forward passes
+// a turn takes, never a byte of it: greedy and seeded, on the users' val
+// messages.
+TEST_F(CoachRuntime, ForcedBatchesAndSpeculationChangeOnlyThePasses) {
+  const auto with = [](bool on, float temperature) {
+    auto o = options();
+    for (auto* role : {&o.interpreter, &o.explainer}) {
+      role->max_tokens = 60;
+      role->sampling.temperature = temperature;
+      role->batch_forced = on;
+      role->draft_tokens = on ? 8 : 0;
+    }
+    return o;
+  };
+  const auto without_passes = [](Json out) {
+    out = stable(out);
+    for (const char* role : {"interpreter", "explainer"})
+      if (out[role].is_object()) out[role].erase("decoding");
+    return out;
+  };
+  const auto messages = val_messages();
+  int64_t passes_on = 0, passes_off = 0, forced = 0, tokens = 0;
+  for (const float temperature : {0.0f, 0.45f}) {
+    josi::runtime::Coach on(with(true, temperature)), off(with(false, temperature));
+    for (size_t i = 0; i < 6; ++i) {
+      const auto a = on.turn(turn(messages[i * 20], 30 + i));
+      const auto b = off.turn(turn(messages[i * 20], 30 + i));
+      ASSERT_EQ(without_passes(a), without_passes(b)) << messages[i * 20] << " temperature " << temperature;
+      const auto& da = a["interpreter"]["decoding"];
+      passes_on += da["forward_passes"].get<int64_t>();
+      passes_off += b["interpreter"]["decoding"]["forward_passes"].get<int64_t>();
+      forced += da["forced_tokens"].get<int64_t>();
+      tokens += a["interpreter"]["tokens"].get<int64_t>();
+      EXPECT_EQ(b["interpreter"]["decoding"]["forced_tokens"], 0);
+      EXPECT_EQ(b["interpreter"]["decoding"]["drafted_tokens"], 0);
+    }
+  }
+  // The constraint forces keys and punctuation even on random weights.
+  EXPECT_GT(forced, 0);
+  EXPECT_LT(passes_on, passes_off);
+  EXPECT_LE(passes_off, tokens);
+}
+
 TEST_F(CoachRuntime, APrefixCacheFileIsReusedAndRebuiltWhenDamaged) {
   TempDir cache;
   auto o = options();

@@ -314,6 +314,70 @@ TEST_F(Inference, OneBatchEqualsTokenByTokenBitForBit) {
   }
 }
 
+// Drafts are kept only where they are what the sampler chooses, so the
+// answer is plain decoding's, token for token, greedy or seeded: over many
+// seeds the two give the same samples, hence the same distribution. Random
+// weights fall into loops, which the drafts then copy.
+TEST_F(Inference, SpeculationKeepsEveryTokenOfPlainDecoding) {
+  infer::Model model(gguf("Q4_K_M"));
+  const auto tokenizer = josi::text::Tokenizer::load(gguf("Q4_K_M"));
+  const auto prompt = josi::text::encode_chatml(tokenizer, {{"user", "run run run, 45 minute run, run run today"}}, true);
+  josi::base::ThreadPool pool(2);
+  int64_t accepted = 0, drafted = 0;
+  for (const float temperature : {0.0f, 0.3f, 1.0f}) {
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      std::vector<int32_t> outputs[2];
+      for (const int32_t draft : {0, 8}) {
+        infer::Context context(model, pool, 256);
+        infer::GenerateOptions options;
+        options.sampling.temperature = temperature;
+        options.sampling.seed = seed;
+        options.max_new_tokens = 40;
+        options.stop_tokens = {-1};
+        options.draft_tokens = draft;
+        const auto g = infer::generate(context, tokenizer, prompt, options);
+        outputs[draft ? 1 : 0] = g.tokens;
+        if (draft) {
+          accepted += g.accepted_draft_tokens;
+          drafted += g.drafted_tokens;
+          EXPECT_EQ(g.forward_passes, 40 - 1 - g.accepted_draft_tokens);
+        } else {
+          EXPECT_EQ(g.drafted_tokens, 0);
+          EXPECT_EQ(g.forward_passes, 39);
+        }
+      }
+      EXPECT_EQ(outputs[1], outputs[0]) << "temperature " << temperature << " seed " << seed;
+    }
+  }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LE(accepted, drafted);
+}
+
+// A replayed answer is generated as if the model wrote it; one that copies
+// the prompt is drafted from it and verified in few passes.
+TEST_F(Inference, AReplayedAnswerCopyingThePromptTakesFewPasses) {
+  infer::Model model(gguf("Q4_K_M"));
+  const auto tokenizer = josi::text::Tokenizer::load(gguf("Q4_K_M"));
+  const std::string message = "I want to do a 45 minute easy run today, then stretch for ten minutes";
+  const auto prompt = josi::text::encode_chatml(tokenizer, {{"user", message}}, true);
+  const auto answer = tokenizer.encode("Sure: " + message + ".", false);
+  josi::base::ThreadPool pool(2);
+  for (const int32_t draft : {0, 8}) {
+    infer::Context context(model, pool, 256);
+    infer::GenerateOptions options;
+    options.draft_tokens = draft;
+    options.replay = &answer;
+    const auto g = infer::generate(context, tokenizer, prompt, options);
+    EXPECT_EQ(g.tokens, answer);
+    EXPECT_EQ(g.stop, infer::StopReason::stop_token);
+    if (draft == 0) {
+      EXPECT_EQ(g.forward_passes, static_cast<int64_t>(answer.size()));
+    } else {
+      EXPECT_LT(g.forward_passes, static_cast<int64_t>(answer.size()) / 2) << g.accepted_draft_tokens;
+    }
+  }
+}
+
 TEST_F(Inference, ContextCapIsEnforced) {
   infer::Model model(gguf("Q8_0"));
   josi::base::ThreadPool pool(1);
