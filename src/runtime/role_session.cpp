@@ -108,6 +108,11 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   gen.cancel = cancel_;
   gen.batch_forced = settings.batch_forced;
   gen.draft_tokens = settings.draft_tokens;
+  std::vector<int32_t> replay;
+  if (settings.replay) {
+    replay = tokenizer.encode(*settings.replay);
+    gen.replay = &replay;
+  }
   run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
   // A model may write bytes that are not UTF-8 (a token can end inside a
   // character, a random one anywhere): what leaves the runtime is made valid.

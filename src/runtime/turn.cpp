@@ -61,6 +61,9 @@ RoleSettings with_overrides(RoleSettings settings, const Json& overrides, const 
       settings.sampling.repeat_penalty = static_cast<float>(number_of(value, where));
     } else if (key == "repeat_last_n") {
       settings.sampling.repeat_last_n = static_cast<int32_t>(integer_of(value, where));
+    } else if (key == "replay") {
+      if (!value.is_string()) throw Error(where + ": expected the answer's text");
+      settings.replay = value.get<std::string>();
     } else {
       throw Error(where + ": unknown option");
     }
@@ -106,8 +109,9 @@ TurnInput parse_turn(const Json& input) {
       t.constrain = value.get<bool>();
     } else if (key == "interpreter" || key == "explainer") {
       if (!value.is_object()) throw Error("\"options." + key + "\": expected an object");
+      // A role also takes "replay": an answer its model is taken to write.
       for (const auto& [k, _] : value.items())
-        if (!kSamplingKeys.count(k)) throw Error("\"options." + key + "." + k + "\": unknown option");
+        if (!kSamplingKeys.count(k) && k != "replay") throw Error("\"options." + key + "." + k + "\": unknown option");
       Json& target = key == "interpreter" ? t.interpreter_overrides : t.explainer_overrides;
       for (const auto& [k, v] : value.items()) target[k] = v;
     } else if (kSamplingKeys.count(key)) {

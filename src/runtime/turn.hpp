@@ -30,6 +30,9 @@ struct RoleSettings {
   // Fewer forward passes, the same answer (infer/generator.hpp).
   bool batch_forced = true;
   int32_t draft_tokens = 8;  // 0: no speculation
+  // When set, the model is taken to write this answer (infer::GenerateOptions::replay):
+  // for benchmarks on the users' real outputs.
+  std::optional<std::string> replay;
 };
 
 // The interpreter copies the athlete's words into free_text and question, so

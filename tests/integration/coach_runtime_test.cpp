@@ -200,6 +200,24 @@ TEST_F(CoachRuntime, ForcedBatchesAndSpeculationChangeOnlyThePasses) {
   EXPECT_LE(passes_off, tokens);
 }
 
+// A replayed answer (a benchmark's stand-in for a trained model) goes
+// through the constraint and the rest of the turn as if the model wrote it:
+// the users' val targets come out as written, in fewer passes than tokens.
+TEST_F(CoachRuntime, AReplayedValTargetIsTheInterpretersAnswer) {
+  josi::runtime::Coach coach(options());
+  const auto lines = josi::data::read_jsonl(josi::test::reference_data("val_interpreter.jsonl"));
+  const auto messages = val_messages();
+  for (size_t i : {0, 40, 80}) {
+    const std::string target = lines[i].value["messages"][2]["content"].get<std::string>();
+    const auto out = coach.turn(turn(messages[i], 3, {{"interpreter", {{"replay", target}}}}));
+    EXPECT_EQ(out["interpreter"]["raw"], target) << messages[i];
+    EXPECT_TRUE(out["interpreter"]["valid"].get<bool>()) << target;
+    const auto& d = out["interpreter"]["decoding"];
+    EXPECT_LT(d["forward_passes"].get<int64_t>(), out["interpreter"]["tokens"].get<int64_t>()) << target;
+  }
+  EXPECT_THROW(coach.turn(turn(messages[0], 3, {{"interpreter", {{"replay", 5}}}})), josi::Error);
+}
+
 TEST_F(CoachRuntime, APrefixCacheFileIsReusedAndRebuiltWhenDamaged) {
   TempDir cache;
   auto o = options();
