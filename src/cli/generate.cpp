@@ -88,7 +88,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option(flag("draft_tokens"), o->generate.draft_tokens,
                   "Speculation: most tokens drafted from the prompt per pass (the same answer); 0 = off")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 64));
   cmd->callback([o] {
     if (o->greedy) o->generate.sampling.temperature = 0;
     o->generate.sampling.seed = o->seed ? *o->seed : std::random_device{}();
@@ -109,8 +109,8 @@ void register_generate(CLI::App& app) {
     std::cout << "\n";
     std::cerr << "generate: seed " << o->generate.sampling.seed << ", " << result.prompt_tokens << " prompt tokens in "
               << result.prompt_seconds << " s, " << result.tokens.size() << " tokens in " << result.generate_seconds
-              << " s (" << result.forward_passes << " forward passes, " << result.accepted_draft_tokens << " of "
-              << result.drafted_tokens << " drafted tokens kept), stopped by " << infer::stop_reason_name(result.stop)
+              << " s (" << result.decoding.forward_passes << " forward passes, " << result.decoding.accepted_draft_tokens << " of "
+              << result.decoding.drafted_tokens << " drafted tokens kept), stopped by " << infer::stop_reason_name(result.stop)
               << "\n";
   });
 }

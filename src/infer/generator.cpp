@@ -149,7 +149,7 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
         break;
       }
       if (row < drafts.size() && token == drafts[row]) {
-        ++out.accepted_draft_tokens;  // its keys and values are in already
+        ++out.decoding.accepted_draft_tokens;  // its keys and values are in already
         continue;
       }
       chosen = token;
@@ -166,7 +166,7 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
         constrain();
         const int32_t forced = may_end ? -1 : mask.only();
         if (forced < 0) break;
-        ++out.forced_tokens;
+        ++out.decoding.forced_tokens;
         done = !take(forced);
         batch.push_back(forced);
       }
@@ -184,10 +184,10 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
       const auto n = static_cast<int32_t>(std::min<int64_t>({wanted, room, left}));
       drafts = draft_from_history(history, n);
       batch.insert(batch.end(), drafts.begin(), drafts.end());
-      out.drafted_tokens += static_cast<int64_t>(drafts.size());
+      out.decoding.drafted_tokens += static_cast<int64_t>(drafts.size());
     }
     logits = context.eval_last(batch, static_cast<int64_t>(1 + drafts.size()));
-    ++out.forward_passes;
+    ++out.decoding.forward_passes;
   }
   emit(decoder.flush());
   out.generate_seconds = std::chrono::duration<double>(clock::now() - prompt_done).count();

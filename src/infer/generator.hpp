@@ -45,6 +45,14 @@ struct GenerateOptions {
   const std::vector<int32_t>* replay = nullptr;
 };
 
+// How an answer's tokens were evaluated.
+struct DecodingCounts {
+  int64_t forward_passes = 0;         // evaluations after the prompt's
+  int64_t forced_tokens = 0;          // taken from the constraint without sampling
+  int64_t drafted_tokens = 0;         // evaluated as drafts
+  int64_t accepted_draft_tokens = 0;  // of which kept
+};
+
 enum class StopReason { stop_token, max_tokens, context_full, cancelled };
 std::string_view stop_reason_name(StopReason reason);
 
@@ -58,10 +66,7 @@ struct Generation {
   double first_token_seconds = 0;  // from the start until the first answer token is chosen
   double sample_seconds = 0;      // choosing tokens from logits (part of generate_seconds)
   double constraint_seconds = 0;  // the output constraint's masks and bookkeeping (part of generate_seconds)
-  int64_t forward_passes = 0;     // evaluations after the prompt's
-  int64_t forced_tokens = 0;      // taken from the constraint without sampling
-  int64_t drafted_tokens = 0;     // evaluated as drafts
-  int64_t accepted_draft_tokens = 0;  // of which kept
+  DecodingCounts decoding;
 };
 
 // <|im_end|> and <|endoftext|> where the vocabulary has them, plus the end

@@ -129,10 +129,7 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   run.sample_ms = result.sample_seconds * 1000;
   run.constraint_ms = result.constraint_seconds * 1000;
   run.stop = std::string(infer::stop_reason_name(result.stop));
-  run.forward_passes = result.forward_passes;
-  run.forced_tokens = result.forced_tokens;
-  run.drafted_tokens = result.drafted_tokens;
-  run.accepted_draft_tokens = result.accepted_draft_tokens;
+  run.decoding = result.decoding;
   return run;
 }
 

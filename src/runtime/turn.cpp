@@ -136,10 +136,10 @@ Json role_json(const RoleRun& r) {
           {"prompt_tokens", r.prompt_tokens},
           {"stop", r.stop},
           {"decoding",
-           {{"forward_passes", r.forward_passes},
-            {"forced_tokens", r.forced_tokens},
-            {"drafted_tokens", r.drafted_tokens},
-            {"accepted_draft_tokens", r.accepted_draft_tokens}}}};
+           {{"forward_passes", r.decoding.forward_passes},
+            {"forced_tokens", r.decoding.forced_tokens},
+            {"drafted_tokens", r.decoding.drafted_tokens},
+            {"accepted_draft_tokens", r.decoding.accepted_draft_tokens}}}};
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "infer/sampler.hpp"
+#include "infer/generator.hpp"
 #include "json/json.hpp"
 
 namespace josi::runtime {
@@ -64,9 +64,7 @@ struct RoleRun {
   int64_t prompt_tokens = 0, reused_tokens = 0;
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full
-  // Evaluations after the prompt's; tokens forced by the constraint; drafted
-  // tokens evaluated, and kept.
-  int64_t forward_passes = 0, forced_tokens = 0, drafted_tokens = 0, accepted_draft_tokens = 0;
+  infer::DecodingCounts decoding;
 };
 
 struct TurnResult {

@@ -338,12 +338,12 @@ TEST_F(Inference, SpeculationKeepsEveryTokenOfPlainDecoding) {
         const auto g = infer::generate(context, tokenizer, prompt, options);
         outputs[draft ? 1 : 0] = g.tokens;
         if (draft) {
-          accepted += g.accepted_draft_tokens;
-          drafted += g.drafted_tokens;
-          EXPECT_EQ(g.forward_passes, 40 - 1 - g.accepted_draft_tokens);
+          accepted += g.decoding.accepted_draft_tokens;
+          drafted += g.decoding.drafted_tokens;
+          EXPECT_EQ(g.decoding.forward_passes, 40 - 1 - g.decoding.accepted_draft_tokens);
         } else {
-          EXPECT_EQ(g.drafted_tokens, 0);
-          EXPECT_EQ(g.forward_passes, 39);
+          EXPECT_EQ(g.decoding.drafted_tokens, 0);
+          EXPECT_EQ(g.decoding.forward_passes, 39);
         }
       }
       EXPECT_EQ(outputs[1], outputs[0]) << "temperature " << temperature << " seed " << seed;
@@ -371,9 +371,9 @@ TEST_F(Inference, AReplayedAnswerCopyingThePromptTakesFewPasses) {
     EXPECT_EQ(g.tokens, answer);
     EXPECT_EQ(g.stop, infer::StopReason::stop_token);
     if (draft == 0) {
-      EXPECT_EQ(g.forward_passes, static_cast<int64_t>(answer.size()));
+      EXPECT_EQ(g.decoding.forward_passes, static_cast<int64_t>(answer.size()));
     } else {
-      EXPECT_LT(g.forward_passes, static_cast<int64_t>(answer.size()) / 2) << g.accepted_draft_tokens;
+      EXPECT_LT(g.decoding.forward_passes, static_cast<int64_t>(answer.size()) / 2) << g.decoding.accepted_draft_tokens;
     }
   }
 }
@@ -408,6 +408,14 @@ TEST_F(Inference, GenerateStreamsAnAnswer) {
   ASSERT_EQ(s1.exit_code, 0) << s1.err;
   EXPECT_EQ(s1.out, s2.out);
   EXPECT_NE(s1.out, r.out);
+  // Speculation changes the passes, not the answer; a negative draft is refused.
+  auto plain = run_josi({"generate", gguf("Q4_K_M").string(), "--prompt", "What is Zone 2?", "--greedy", "--max-tokens", "12",
+                         "--draft-tokens", "0"});
+  EXPECT_EQ(plain.out, r.out);
+  EXPECT_NE(plain.err.find("(11 forward passes, 0 of 0 drafted tokens kept)"), std::string::npos) << plain.err;
+  auto negative = run_josi({"generate", gguf("Q4_K_M").string(), "--prompt", "x", "--draft-tokens", "-1"});
+  EXPECT_EQ(negative.exit_code, 2) << negative.err;
+  EXPECT_NE(negative.err.find("--draft_tokens: Value -1 not in range 0 to 64"), std::string::npos) << negative.err;
 
   // --messages takes a training line: the final answer is dropped and regenerated.
   const auto messages = work() / "line.json";
