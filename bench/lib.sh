@@ -20,12 +20,20 @@ bench_model() {
   rm -rf "$tmp"
 }
 
-# bench_turns WORK N: N athlete turns from the users' validation split in
-# WORK/turns.jsonl, and the same with the explainer cut to one token (the
-# runs that measure the interpreter alone) in WORK/interpreter_turns.jsonl.
+# bench_turns WORK N [REPLAYS]: N athlete turns from the users' validation
+# split in WORK/turns.jsonl, and the same with the explainer cut to one token
+# (the runs that measure the interpreter alone) in
+# WORK/interpreter_turns.jsonl; the replays of the users' real answers: all
+# 149 val_interpreter.jsonl targets in WORK/replay_interpreter.jsonl and
+# REPLAYS (default 30) val_explainer_sequential.jsonl answers in
+# WORK/replay_explainer.jsonl.
 bench_turns() {
-  local work="$1" n="$2"
+  local work="$1" n="$2" replays="${3:-30}"
   node "$root/bench/val_turns.js" "$ref/data/val_interpreter.jsonl" "$n" > "$work/turns.jsonl"
   node "$root/bench/val_turns.js" "$ref/data/val_interpreter.jsonl" "$n" '{"explainer": {"max_tokens": 1}}' \
     > "$work/interpreter_turns.jsonl"
+  node "$root/bench/val_turns.js" "$ref/data/val_interpreter.jsonl" 149 '{"explainer": {"max_tokens": 1}}' replay \
+    > "$work/replay_interpreter.jsonl"
+  node "$root/bench/val_turns.js" "$ref/data/val_explainer_sequential.jsonl" "$replays" '{}' replay \
+    > "$work/replay_explainer.jsonl"
 }

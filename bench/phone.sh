@@ -57,10 +57,12 @@ device_commands() {
 #    (a Linux arm64 board runs scripts/build-arm64.sh's build-arm64/josi instead: use BUILD=build-arm64).
 # 2. Then, with the phone on adb:
 adb shell mkdir -p $dev
-adb push $build/josi $work/q4_k_m_1.gguf $work/q4_k_m_2.gguf $work/turns.jsonl $work/interpreter_turns.jsonl $work/interpreter_system.txt $work/explainer_sequential_system.txt $work/turn_runs.sh $dev/
+adb push $build/josi $work/q4_k_m_1.gguf $work/q4_k_m_2.gguf $work/turns.jsonl $work/interpreter_turns.jsonl $work/replay_interpreter.jsonl $work/replay_explainer.jsonl $work/interpreter_system.txt $work/explainer_sequential_system.txt $work/turn_runs.sh $dev/
 adb shell "cd $dev && ./josi bench q4_k_m_1.gguf --pp 512 --tg 64 --repetitions 3 --threads $threads"
+adb shell "cd $dev && ./josi bench q4_k_m_1.gguf --pp 0 --tg 32 --repetitions 3 --threads $threads --json > bench.json"
 adb shell "cd $dev && sh turn_runs.sh ./josi q4_k_m_1.gguf q4_k_m_2.gguf . . $threads"
-for f in first cached uncached free; do adb pull $dev/\$f.jsonl $dev/\$f.err $work/; done
+adb pull $dev/bench.json $work/
+for f in first cached uncached free replay_interpreter_on replay_interpreter_off replay_explainer_on replay_explainer_off; do adb pull $dev/\$f.jsonl $dev/\$f.err $work/; done
 node $root/bench/turn_report.js $work $sizes -
 # 3. Record the device, its CPU (adb shell cat /proc/cpuinfo) and both outputs in docs/benchmarks.md.
 EOF

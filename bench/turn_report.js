@@ -42,3 +42,32 @@ const target = Number(f1) + Number(f2) + kv + 250e6, rss = Number(kib) * 1024;
 const targetText = `target ${(Number(f1) / 1e6).toFixed(0)} + ${(Number(f2) / 1e6).toFixed(0)} + KV ${(kv / 1e6).toFixed(0)} + 250 = ${(target / 1e6).toFixed(0)} MB`;
 if (kib === "-") row("peak resident, both models + a turn (MB)", "-", `not measured; ${targetText}`);
 else row("peak resident, both models + a turn (MB)", (rss / 1e6).toFixed(0), `${targetText} (${(rss / target).toFixed(2)}x)`);
+
+// Replays of the users' real answers, forced-token batching and speculation on
+// against off (plain constrained decoding, one forward pass per token).
+// WORK/bench.json (josi bench --json on the interpreter file), when there, gives the
+// read bandwidth that bounds a pass.
+const exists = (n) => fs.existsSync(`${work}/${n}.jsonl`);
+const bench = fs.existsSync(`${work}/bench.json`) ? JSON.parse(fs.readFileSync(`${work}/bench.json`, "utf8")) : null;
+for (const role of ["interpreter", "explainer"]) {
+  if (!exists(`replay_${role}_on`) || !exists(`replay_${role}_off`)) continue;
+  const on = read(`replay_${role}_on`).map((r) => r[role]), off = read(`replay_${role}_off`).map((r) => r[role]);
+  const onMs = read(`replay_${role}_on`).map((r) => r.timings_ms[`${role}_generate`]);
+  const offMs = read(`replay_${role}_off`).map((r) => r.timings_ms[`${role}_generate`]);
+  const sum = (rows, f) => rows.reduce((a, r) => a + f(r), 0);
+  const same = on.every((r, i) => r.raw === off[i].raw);
+  const tokens = sum(on, (r) => r.tokens), passesOn = sum(on, (r) => r.decoding.forward_passes + 1);
+  const passesOff = sum(off, (r) => r.decoding.forward_passes + 1);  // + the prompt's pass, which picks the first token
+  const drafted = sum(on, (r) => r.decoding.drafted_tokens), kept = sum(on, (r) => r.decoding.accepted_draft_tokens);
+  const fixed = sum(on, (r) => r.decoding.fixed_text_tokens), fixedKept = sum(on, (r) => r.decoding.accepted_fixed_text_tokens);
+  console.log(`\n${role}: ${on.length} replayed answers of the users' val split, ${(tokens / on.length).toFixed(1)} tokens each; answers identical on and off: ${same}`);
+  row("  passes per answer: on / off", `${(passesOn / on.length).toFixed(1)} / ${(passesOff / on.length).toFixed(1)}`,
+    `${(passesOff / passesOn).toFixed(2)}x fewer; ${(tokens / passesOn).toFixed(2)} tokens per pass`);
+  row("  generation per answer (ms): on / off", `${mean(onMs).toFixed(0)} / ${mean(offMs).toFixed(0)}`, `${(mean(offMs) / mean(onMs)).toFixed(2)}x faster`);
+  row("  drafts kept", `${kept} / ${drafted}`, `${(100 * kept / Math.max(1, drafted)).toFixed(1)}% acceptance; fixed text ${fixedKept} / ${fixed}, forced tokens ${sum(on, (r) => r.decoding.forced_tokens)}`);
+  if (bench) {
+    const msPerToken = sum(offMs, (x) => x) / Math.max(1, tokens - off.length);  // the first token comes from the prompt's pass
+    const limitMs = 1000 * bench.bytes_per_token / bench.read_bandwidth_bytes_per_s;
+    row("  plain decoding per token (ms)", msPerToken.toFixed(1), `${(100 * limitMs / msPerToken).toFixed(0)}% of the read-bandwidth limit (${limitMs.toFixed(1)} ms: ${(bench.bytes_per_token / 1e6).toFixed(0)} MB at ${(bench.read_bandwidth_bytes_per_s / 1e9).toFixed(1)} GB/s)`);
+  }
+}

@@ -2,11 +2,14 @@
 // user turn's message, with a ChatContext rebuilt from its CONTEXT, PROFILE
 // and HISTORY blocks, so the runtime lays out the same user turn the model
 // was trained on.
-// Usage: node bench/val_turns.js VAL.jsonl COUNT [OPTIONS_JSON] > turns.jsonl
+// Usage: node bench/val_turns.js VAL.jsonl COUNT [OPTIONS_JSON] [replay] > turns.jsonl
 //        COUNT turns, cycling through the file when it has fewer lines; turn i
 //        gets seed i, and OPTIONS_JSON is merged into each turn's "options".
+//        With "replay" each role replays the users' own answer: the target
+//        of val_interpreter.jsonl, or of val_explainer_sequential.jsonl the
+//        [INTERPRETER] JSON its user turn shows and the explainer's answer.
 const fs = require("fs");
-const [file, count, extra] = process.argv.slice(2);
+const [file, count, extra, mode] = process.argv.slice(2);
 const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
 const options = extra ? JSON.parse(extra) : {};
 
@@ -44,7 +47,19 @@ function contextOf(user) {
 
 const n = Number(count) || lines.length;
 for (let i = 0; i < n; i++) {
-  const user = JSON.parse(lines[i % lines.length]).messages.find((m) => m.role === "user").content;
+  const messages = JSON.parse(lines[i % lines.length]).messages;
+  const user = messages.find((m) => m.role === "user").content;
+  const answer = messages.find((m) => m.role === "assistant").content;
   const message = user.split("\n\nCONTEXT:")[0];
-  console.log(JSON.stringify({ message, context: contextOf(user), options: { seed: i, ...options } }));
+  const turn = { message, context: contextOf(user), options: { seed: i, ...options } };
+  if (mode === "replay") {
+    const [, interpreted] = user.split("\n\n[INTERPRETER]\n");
+    const add = (role, text) => (turn.options[role] = { ...turn.options[role], replay: text });
+    if (interpreted === undefined) add("interpreter", answer);
+    else {
+      add("interpreter", interpreted);
+      add("explainer", answer);
+    }
+  }
+  console.log(JSON.stringify(turn));
 }

@@ -43,6 +43,7 @@ void register_bench(CLI::App& app) {
                    {"tg", o->bench.tg},
                    {"tg_tokens_per_s", r.tg_tokens_per_s},
                    {"bytes_per_token", r.bytes_per_token},
+                   {"read_bandwidth_bytes_per_s", r.read_bytes_per_s},
                    {"copy_bandwidth_bytes_per_s", r.copy_bytes_per_s},
                    {"bandwidth_share", r.bandwidth_share()},
                    {"kv_bytes", r.kv_bytes},
@@ -54,10 +55,11 @@ void register_bench(CLI::App& app) {
                              kernels::isa_name(kernels::active_isa()));
     if (o->bench.pp > 0) std::cout << fmt::format("pp{:<10} {:8.2f} tok/s\n", o->bench.pp, r.pp_tokens_per_s);
     if (o->bench.tg > 0) std::cout << fmt::format("tg{:<10} {:8.2f} tok/s\n", o->bench.tg, r.tg_tokens_per_s);
-    std::cout << fmt::format("bandwidth    {:8.1f} GB/s (parallel copy, read + write)\n", r.copy_bytes_per_s / 1e9);
+    std::cout << fmt::format("bandwidth    {:8.1f} GB/s read (parallel sum); {:.1f} GB/s parallel copy, read + write\n",
+                             r.read_bytes_per_s / 1e9, r.copy_bytes_per_s / 1e9);
     if (o->bench.tg > 0) {
       std::cout << fmt::format("tg limit     {:8.2f} tok/s ({:.1f} MB read per token); tg reaches {:.0f}% of it\n",
-                               r.copy_bytes_per_s / static_cast<double>(r.bytes_per_token), r.bytes_per_token / 1e6,
+                               r.read_bytes_per_s / static_cast<double>(r.bytes_per_token), r.bytes_per_token / 1e6,
                                100 * r.bandwidth_share());
     }
     std::cout << fmt::format("memory       peak resident {:.1f} MB (file {:.1f} MB + KV cache {:.1f} MB + {:.1f} MB)\n",

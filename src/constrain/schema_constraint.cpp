@@ -52,6 +52,45 @@ void SchemaConstraint::search(const TokenTrie& trie, uint32_t budget, infer::Tok
   }
 }
 
+infer::FixedText SchemaConstraint::fixed_text(size_t limit) const {
+  infer::FixedText fixed;
+  MatchState here, trial, next;
+  here.assign(state_);
+  const auto opens_string = [&] {
+    bool min_met = false;
+    return matcher_.in_plain_string(here, min_met) && here.top().count == 0;
+  };
+  while (fixed.text.size() < limit && !matcher_.done(here) && !matcher_.can_end(here)) {
+    int only = -1;
+    for (int byte = 0; byte < 256 && only != -2; ++byte) {
+      trial.assign(here);
+      if (!matcher_.step(trial, static_cast<uint8_t>(byte))) continue;
+      if (only >= 0) only = -2;  // a second byte fits: the text is open here
+      else {
+        only = byte;
+        next.assign(trial);
+      }
+    }
+    if (only < 0) break;
+    fixed.text.push_back(static_cast<char>(only));
+    here.assign(next);
+  }
+  fixed.string_opens = !matcher_.done(here) && opens_string();
+  return fixed;
+}
+
+size_t SchemaConstraint::accepts(std::span<const int32_t> tokens) const {
+  MatchState s;
+  s.assign(state_);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto bytes = index_.bytes(tokens[i]);
+    if (bytes.empty()) return i;
+    for (char c : bytes)
+      if (!matcher_.step(s, static_cast<uint8_t>(c))) return i;
+  }
+  return tokens.size();
+}
+
 void SchemaConstraint::accept(int32_t token) {
   const auto bytes = index_.bytes(token);
   if (bytes.empty()) throw Error("output constraint: token " + std::to_string(token) + " cannot continue the JSON");

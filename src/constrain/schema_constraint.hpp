@@ -29,6 +29,11 @@ class SchemaConstraint final : public infer::TokenConstraint {
   bool allowed(int32_t remaining, infer::TokenMask& mask) override;
   // Throws josi::Error when `token` cannot continue the text.
   void accept(int32_t token) override;
+  // Found byte by byte: while exactly one byte may follow and the text may
+  // not end. Ignores the token budget (a draft only, verified by the model).
+  infer::FixedText fixed_text(size_t limit) const override;
+  // By the schema alone, not the token budget.
+  size_t accepts(std::span<const int32_t> tokens) const override;
 
   // Tokens that at least a value still needs (one per byte: every byte is a
   // token of a byte-level vocabulary).

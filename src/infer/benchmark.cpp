@@ -25,19 +25,44 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-double measure_copy_bandwidth(base::ThreadPool& pool) {
-  constexpr size_t kBytes = size_t{512} << 20;
-  std::vector<uint8_t> from(kBytes, 1), to(kBytes, 0);
-  const size_t chunks = pool.size() * 16, chunk = kBytes / chunks;
-  double best = 0;
+constexpr size_t kBandwidthBytes = size_t{512} << 20;
+
+// The best of 5 timed runs of `pass` over chunks [begin, end) of `chunks`.
+template <class Pass>
+double best_seconds(base::ThreadPool& pool, size_t chunks, const Pass& pass) {
+  double best = 1e30;
   for (int run = 0; run < 5; ++run) {
     const auto start = clock::now();
-    pool.parallel_for(chunks, 1, [&](size_t begin, size_t end) {
-      std::memcpy(&to[begin * chunk], &from[begin * chunk], (end - begin) * chunk);
-    });
-    best = std::max(best, 2.0 * static_cast<double>(kBytes) / seconds_since(start));
+    pool.parallel_for(chunks, 1, pass);
+    best = std::min(best, seconds_since(start));
   }
   return best;
+}
+
+double measure_read_bandwidth(base::ThreadPool& pool) {
+  std::vector<uint64_t> data(kBandwidthBytes / sizeof(uint64_t), 1);
+  const size_t chunks = pool.size() * 16, chunk = data.size() / chunks;
+  std::vector<uint64_t> sums(chunks);
+  const double seconds = best_seconds(pool, chunks, [&](size_t begin, size_t end) {
+    for (size_t c = begin; c < end; ++c) {
+      uint64_t s[4] = {0, 0, 0, 0};  // independent adds, so the loop waits on memory only
+      const uint64_t* p = &data[c * chunk];
+      for (size_t i = 0; i < chunk; i += 4)
+        for (int j = 0; j < 4; ++j) s[j] += p[i + static_cast<size_t>(j)];
+      sums[c] = s[0] + s[1] + s[2] + s[3];
+    }
+  });
+  if (std::find(sums.begin(), sums.end(), 0) != sums.end()) throw Error("bench: the read test lost its sums");
+  return static_cast<double>(chunks * chunk * sizeof(uint64_t)) / seconds;
+}
+
+double measure_copy_bandwidth(base::ThreadPool& pool) {
+  std::vector<uint8_t> from(kBandwidthBytes, 1), to(kBandwidthBytes, 0);
+  const size_t chunks = pool.size() * 16, chunk = kBandwidthBytes / chunks;
+  const double seconds = best_seconds(pool, chunks, [&](size_t begin, size_t end) {
+    std::memcpy(&to[begin * chunk], &from[begin * chunk], (end - begin) * chunk);
+  });
+  return 2.0 * static_cast<double>(kBandwidthBytes) / seconds;
 }
 
 BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options) {
@@ -74,6 +99,7 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
   if (!pp.empty()) result.pp_tokens_per_s = median(pp);
   if (!tg.empty()) result.tg_tokens_per_s = median(tg);
   result.peak_resident = base::peak_resident_bytes();
+  result.read_bytes_per_s = measure_read_bandwidth(pool);
   result.copy_bytes_per_s = measure_copy_bandwidth(pool);
   return result;
 }

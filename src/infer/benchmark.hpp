@@ -20,16 +20,19 @@ struct BenchOptions {
 struct BenchResult {
   double pp_tokens_per_s = 0;  // median of the repetitions
   double tg_tokens_per_s = 0;
+  double read_bytes_per_s = 0;  // bytes read per second by a parallel sum
   double copy_bytes_per_s = 0;  // bytes read + written per second by a parallel memcpy
   uint64_t bytes_per_token = 0;
   uint64_t kv_bytes = 0;
   uint64_t peak_resident = 0;
   // Generation speed as a share of the bandwidth limit: bytes read per second
-  // while generating over the copy test's bandwidth.
-  double bandwidth_share() const { return tg_tokens_per_s * static_cast<double>(bytes_per_token) / copy_bytes_per_s; }
+  // while generating over the read test's bandwidth (generation only reads).
+  double bandwidth_share() const { return tg_tokens_per_s * static_cast<double>(bytes_per_token) / read_bytes_per_s; }
 };
 
-// A parallel copy of a buffer far larger than the caches; the best of a few runs.
+// Parallel passes over a buffer far larger than the caches, the best of a
+// few runs: a sum (read only) and a memcpy (read + write).
+double measure_read_bandwidth(base::ThreadPool& pool);
 double measure_copy_bandwidth(base::ThreadPool& pool);
 
 BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options);

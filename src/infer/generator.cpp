@@ -1,12 +1,16 @@
 #include "infer/generator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
 
 #include "base/error.hpp"
 #include "infer/prompt_lookup.hpp"
 
 namespace josi::infer {
+
+// Fixed text looked at per draft token: JSON keys and separators run 2-4 bytes a token.
+constexpr size_t kFixedTextBytesPerToken = 4;
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
@@ -48,15 +52,11 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
   text::Tokenizer::StreamDecoder decoder(tokenizer);
   std::vector<int32_t> history = prompt;  // the prompt and every token taken
   TokenMask mask(options.constraint ? vocab : 0);
-  bool mask_ready = false, may_end = false;  // mask is for the next token
+  bool mask_ready = false, may_end = false, only_end = false;  // mask is for the next token
 
   Generation out;
   out.prompt_tokens = static_cast<int64_t>(prompt.size());
   out.prompt_evaluated = out.prompt_tokens - context.n_past();
-  const auto start = clock::now();
-  auto logits = context.eval(std::span<const int32_t>(prompt).subspan(static_cast<size_t>(context.n_past())));
-  const auto prompt_done = clock::now();
-  out.prompt_seconds = std::chrono::duration<double>(prompt_done - start).count();
 
   const auto emit = [&](const std::string& piece) {
     if (piece.empty()) return;
@@ -72,6 +72,7 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
     const auto remaining = static_cast<int32_t>(std::min<int64_t>(options.max_new_tokens - generated(), room));
     const auto t = clock::now();
     may_end = options.constraint->allowed(remaining, mask);
+    only_end = may_end && mask.count() == 0;
     if (may_end)
       for (int32_t stop : stops) mask.set(stop);
     out.constraint_seconds += seconds_since(t);
@@ -117,10 +118,64 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
     if (stops.empty()) throw Error("replay: the model has no stop token to end the answer with");
     return stops.front();
   };
-  // `logits` holds rows for the last evaluated token and for each draft
-  // after it: row r chooses the token at the position of drafts[r].
+
+  // The drafts evaluated after a batch of `batch_size` tokens: the
+  // constraint's fixed text, then where a string opens the copy source,
+  // otherwise a lookup in the history as if the fixed text were written.
   std::vector<int32_t> drafts, batch;
+  // A copy's last token is left out when it ends in punctuation: the string's
+  // closing quote merges with it into another token (`?",`).
+  std::vector<int32_t> copy = options.copy_source;
+  if (!copy.empty()) {
+    const std::string last = tokenizer.decode({copy.back()});
+    if (last.empty() || std::ispunct(static_cast<unsigned char>(last.back()))) copy.pop_back();
+  }
+  size_t fixed_drafts = 0, looked_up_from = 0;  // drafts [0, fixed) are fixed text, [looked_up_from, end) looked up
   DraftBudget budget(options.draft_tokens);
+  const auto plan_drafts = [&](size_t batch_size) {
+    drafts.clear();
+    fixed_drafts = looked_up_from = 0;
+    const int32_t wanted = budget.next();
+    // A draft is worth evaluating only when a token may still follow it.
+    const int64_t room = context.n_ctx() - context.n_past() - static_cast<int64_t>(batch_size);
+    const int64_t left = options.max_new_tokens - generated() - 1;
+    const auto most = static_cast<size_t>(std::max<int64_t>(0, std::min<int64_t>({options.draft_tokens, room, left})));
+    if (most == 0) return;
+    bool copied = false;
+    if (options.constraint) {
+      // The schema's fixed text, in the tokens a model trained on such text writes.
+      const FixedText fixed = options.constraint->fixed_text(kFixedTextBytesPerToken * most);
+      drafts = tokenizer.encode(fixed.text);
+      if (drafts.size() > most) drafts.resize(most);
+      fixed_drafts = drafts.size();
+      out.decoding.fixed_text_tokens += static_cast<int64_t>(fixed_drafts);
+      if (fixed.string_opens && !copy.empty() && drafts.size() < most) {
+        const size_t n = std::min(copy.size(), most - drafts.size());
+        drafts.insert(drafts.end(), copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(n));
+        copied = true;
+      }
+    }
+    looked_up_from = drafts.size();
+    if (!copied && wanted > 0 && drafts.size() < most) {
+      history.insert(history.end(), drafts.begin(), drafts.end());
+      const auto more = draft_from_history(history, static_cast<int32_t>(std::min<size_t>(wanted, most - drafts.size())));
+      history.resize(history.size() - drafts.size());
+      drafts.insert(drafts.end(), more.begin(), more.end());
+    }
+    if (options.constraint) drafts.resize(options.constraint->accepts(drafts));
+    out.decoding.drafted_tokens += static_cast<int64_t>(drafts.size());
+  };
+
+  // `logits` holds rows for the last evaluated token and for each draft
+  // after it: row r chooses the token at the position of drafts[r]. The
+  // prompt's pass carries drafts too (the answer's opening fixed text).
+  const auto start = clock::now();
+  batch.assign(prompt.begin() + context.n_past(), prompt.end());
+  plan_drafts(batch.size());
+  batch.insert(batch.end(), drafts.begin(), drafts.end());
+  auto logits = context.eval_last(batch, static_cast<int64_t>(1 + drafts.size()));
+  const auto prompt_done = clock::now();
+  out.prompt_seconds = std::chrono::duration<double>(prompt_done - start).count();
   for (;;) {
     bool done = false;
     size_t row = 0;
@@ -150,6 +205,7 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
       }
       if (row < drafts.size() && token == drafts[row]) {
         ++out.decoding.accepted_draft_tokens;  // its keys and values are in already
+        if (row < fixed_drafts) ++out.decoding.accepted_fixed_text_tokens;
         continue;
       }
       chosen = token;
@@ -157,13 +213,21 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
     }
     // Drafts after the first one not chosen leave the cache.
     if (drafts.size() > row) context.set_n_past(context.n_past() - static_cast<int64_t>(drafts.size() - row));
-    budget.record(static_cast<int32_t>(drafts.size()), static_cast<int32_t>(std::min(row, drafts.size())));
+    // The budget follows the looked-up drafts only.
+    const size_t kept = std::min(row, drafts.size());
+    budget.record(static_cast<int32_t>(drafts.size() - looked_up_from),
+                  static_cast<int32_t>(kept > looked_up_from ? kept - looked_up_from : 0));
     if (done) break;
 
     batch.assign(1, chosen);
     if (options.constraint && options.batch_forced) {
       while (!done && generated() < options.max_new_tokens) {
         constrain();
+        if (only_end) {  // every token allowed ends the answer: no pass needed to choose one
+          out.stop = StopReason::stop_token;
+          done = true;
+          break;
+        }
         const int32_t forced = may_end ? -1 : mask.only();
         if (forced < 0) break;
         ++out.decoding.forced_tokens;
@@ -176,16 +240,8 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
       out.stop = StopReason::max_tokens;
       break;
     }
-    drafts.clear();
-    if (const int32_t wanted = budget.next(); wanted > 0) {
-      // A draft is worth evaluating only when a token may still follow it.
-      const int64_t room = context.n_ctx() - context.n_past() - static_cast<int64_t>(batch.size());
-      const int64_t left = options.max_new_tokens - generated() - 1;
-      const auto n = static_cast<int32_t>(std::min<int64_t>({wanted, room, left}));
-      drafts = draft_from_history(history, n);
-      batch.insert(batch.end(), drafts.begin(), drafts.end());
-      out.decoding.drafted_tokens += static_cast<int64_t>(drafts.size());
-    }
+    plan_drafts(batch.size());
+    batch.insert(batch.end(), drafts.begin(), drafts.end());
     logits = context.eval_last(batch, static_cast<int64_t>(1 + drafts.size()));
     ++out.decoding.forward_passes;
   }

@@ -4,9 +4,12 @@
 // as soon as it is complete UTF-8. Two things make an answer take fewer
 // forward passes without changing a token of it:
 //  - forced tokens: when the constraint allows exactly one token, it is
-//    taken without sampling and evaluated in one batch with the token before;
-//  - speculation: tokens drafted from the prompt and the answer so far
-//    (prompt_lookup.hpp) are evaluated in that batch too; each is kept while
+//    taken without sampling and evaluated in one batch with the token before
+//    (and when it allows only the end, the answer ends without a pass);
+//  - speculation: tokens drafted from the constraint's fixed text (the
+//    rest of a key, its `": "`), then the copy source where a string opens
+//    or else from the prompt and the answer so far (prompt_lookup.hpp), are
+//    evaluated in that batch too; each is kept while
 //    it is the token the sampler chooses from the logits before it, so what
 //    is kept is exactly what plain decoding would have chosen (a token's
 //    logits do not depend on its batch, and the sampler draws once per
@@ -37,7 +40,11 @@ struct GenerateOptions {
   // (another thread may set it at any time). Not owned.
   const std::atomic<bool>* cancel = nullptr;
   bool batch_forced = true;     // forced tokens in one batch (with a constraint)
-  int32_t draft_tokens = 8;     // speculation: at most this many drafted per pass; 0: off
+  int32_t draft_tokens = 16;    // speculation: at most this many drafted per pass; 0: off
+  // Text the answer's strings are likely to copy (the interpreter's
+  // free_text and question repeat the athlete's message): drafted where the
+  // constraint says a string opens.
+  std::vector<int32_t> copy_source;
   // When set, these tokens are the answer, taken as if sampled (then a stop
   // token): the forward passes are run, and counted, as for a model that
   // wrote them. For benchmarks on real outputs, which random weights cannot
@@ -51,6 +58,8 @@ struct DecodingCounts {
   int64_t forced_tokens = 0;          // taken from the constraint without sampling
   int64_t drafted_tokens = 0;         // evaluated as drafts
   int64_t accepted_draft_tokens = 0;  // of which kept
+  int64_t fixed_text_tokens = 0;           // drafts from the constraint's fixed text (part of drafted_tokens)
+  int64_t accepted_fixed_text_tokens = 0;  // of which kept
 };
 
 enum class StopReason { stop_token, max_tokens, context_full, cancelled };

@@ -103,8 +103,12 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
   }
   user_turn = prompt.user;
   std::unique_ptr<constrain::SchemaConstraint> constraint;
-  if (constrain) constraint = engines_->request_constraint().start(settings.max_tokens);
-  return role.run(prompt.user, settings, seed, constraint.get(), options_.prefix_cache, on_text);
+  RoleSettings run_settings = settings;
+  if (constrain) {
+    constraint = engines_->request_constraint().start(settings.max_tokens);
+    run_settings.copy_source = request.message;  // free_text and question repeat it
+  }
+  return role.run(prompt.user, run_settings, seed, constraint.get(), options_.prefix_cache, on_text);
 }
 
 TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {

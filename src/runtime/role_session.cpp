@@ -108,6 +108,7 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   gen.cancel = cancel_;
   gen.batch_forced = settings.batch_forced;
   gen.draft_tokens = settings.draft_tokens;
+  gen.copy_source = tokenizer.encode(settings.copy_source);
   std::vector<int32_t> replay;
   if (settings.replay) {
     replay = tokenizer.encode(*settings.replay);

@@ -139,7 +139,9 @@ Json role_json(const RoleRun& r) {
            {{"forward_passes", r.decoding.forward_passes},
             {"forced_tokens", r.decoding.forced_tokens},
             {"drafted_tokens", r.decoding.drafted_tokens},
-            {"accepted_draft_tokens", r.decoding.accepted_draft_tokens}}}};
+            {"accepted_draft_tokens", r.decoding.accepted_draft_tokens},
+            {"fixed_text_tokens", r.decoding.fixed_text_tokens},
+            {"accepted_fixed_text_tokens", r.decoding.accepted_fixed_text_tokens}}}};
 }
 
 }  // namespace

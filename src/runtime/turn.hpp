@@ -29,10 +29,13 @@ struct RoleSettings {
   int32_t max_tokens = 150;
   // Fewer forward passes, the same answer (infer/generator.hpp).
   bool batch_forced = true;
-  int32_t draft_tokens = 8;  // 0: no speculation
+  int32_t draft_tokens = 16;  // 0: no speculation
   // When set, the model is taken to write this answer (infer::GenerateOptions::replay):
   // for benchmarks on the users' real outputs.
   std::optional<std::string> replay;
+  // Text the answer may copy into its strings (infer::GenerateOptions::copy_source);
+  // the runtime sets the athlete's message for the constrained interpreter.
+  std::string copy_source;
 };
 
 // The interpreter copies the athlete's words into free_text and question, so

@@ -453,6 +453,7 @@ TEST_F(Inference, BenchReportsSpeedAndBandwidth) {
   EXPECT_GT(j["pp_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["tg_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["copy_bandwidth_bytes_per_s"].get<double>(), 1e8);
+  EXPECT_GT(j["read_bandwidth_bytes_per_s"].get<double>(), 1e8);
   EXPECT_GT(j["bandwidth_share"].get<double>(), 0);
   EXPECT_LT(j["bandwidth_share"].get<double>(), 1.5);
   EXPECT_EQ(j["threads"], 2);

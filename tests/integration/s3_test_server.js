@@ -52,7 +52,12 @@ const store = new S3rver({
 
 const aclFile = path.join(args.dir, 'acl.json');
 const acls = fs.existsSync(aclFile) ? JSON.parse(fs.readFileSync(aclFile, 'utf8')) : {};
-const saveAcls = () => fs.writeFileSync(aclFile, JSON.stringify(acls));
+// Written whole and renamed into place: a test that kills the store mid-request
+// restarts it on the same directory, and a half-written file would not parse.
+const saveAcls = () => {
+  fs.writeFileSync(`${aclFile}.tmp`, JSON.stringify(acls));
+  fs.renameSync(`${aclFile}.tmp`, aclFile);
+};
 
 function xmlError(res, status, code, message) {
   res.writeHead(status, { 'Content-Type': 'application/xml' });

@@ -88,6 +88,46 @@ TEST(OutputConstraint, EveryValidationTargetIsAllowedTokenByToken) {
   }
 }
 
+// The fixed text the generator drafts: every target continues with it at
+// every token, it names what the schema fixes (the rest of a unique key and
+// its separator), strings that open are flagged, and `accepts` cuts a draft
+// at its first token the schema refuses.
+TEST(OutputConstraint, FixedTextIsWhatEveryTargetWritesNextAndDraftsAreCutWhereRefused) {
+  const constrain::JsonMatcher m(gatc());
+  size_t fixed_bytes = 0, opened = 0;
+  for (const auto& t : assistant_targets("val_interpreter.jsonl")) {
+    const auto ids = tokenizer().encode(t);
+    constrain::SchemaConstraint c(m, index());
+    EXPECT_EQ(c.fixed_text(64).text, "{\"");
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const auto fixed = c.fixed_text(64);
+      ASSERT_EQ(t.compare(c.text().size(), fixed.text.size(), fixed.text), 0)
+          << t << ": fixed text \"" << fixed.text << "\" after \"" << c.text() << "\"";
+      fixed_bytes += fixed.text.size();
+      if (fixed.string_opens) {
+        ++opened;
+        const size_t at = c.text().size() + fixed.text.size();
+        EXPECT_EQ(t[at - 1], '"') << t << " at " << at;
+      }
+      EXPECT_EQ(c.accepts(std::span<const int32_t>(ids).subspan(i)), ids.size() - i) << t;
+      c.accept(ids[i]);
+    }
+    EXPECT_EQ(c.fixed_text(64).text, "");
+  }
+  EXPECT_GT(fixed_bytes, 149u * 8);
+  EXPECT_GT(opened, 149u);  // free_text at least, and question in most
+
+  constrain::SchemaConstraint c(m, index());
+  for (int32_t id : tokenizer().encode("{\"free_text")) c.accept(id);
+  const auto fixed = c.fixed_text(64);
+  EXPECT_EQ(fixed.text, "\": \"");
+  EXPECT_TRUE(fixed.string_opens);
+  EXPECT_EQ(c.fixed_text(2).text, "\":");  // the limit holds
+  const auto draft = tokenizer().encode("\": \"ok\", \"action\": 7");
+  const size_t kept = c.accepts(draft);
+  EXPECT_EQ(tokenizer().decode({draft.begin(), draft.begin() + static_cast<std::ptrdiff_t>(kept)}), "\": \"ok\", \"action\": ");  // the digit is refused (action is a string)
+}
+
 struct Invalid {
   std::string text;
   std::string offending;  // the text up to and including the first byte that must be refused
