@@ -29,4 +29,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the pages wholly inside [data, data + size) of a map from this
+// process's resident memory (its copy elsewhere took their place); the map
+// stays valid and reads them back from the file if they are touched again.
+void release_pages(const void* data, size_t size);
+
 }  // namespace josi::base

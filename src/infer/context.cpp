@@ -18,7 +18,7 @@ constexpr int64_t kMaxBatch = 512;
 
 void matmul(base::ThreadPool& pool, const Weight& w, const float* x, int64_t n, float* y,
             kernels::MatmulScratch& scratch) {
-  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch);
+  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch, w.layout);
 }
 
 void add_bias(float* y, const std::vector<float>& bias, int64_t n) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/mapped_file.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/safetensors.hpp"
 #include "formats/tensor_names.hpp"
@@ -190,7 +191,19 @@ void Model::read_weights() {
     l.bq = vector(p + "attn_q.bias", q_dim, qwen2);
     l.bk = vector(p + "attn_k.bias", kv_dim, qwen2);
     l.bv = vector(p + "attn_v.bias", kv_dim, qwen2);
+    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) arrange_for_active_path(*w);
   }
+}
+
+void Model::arrange_for_active_path(Weight& w) {
+  const auto layout = kernels::best_layout(w.type, w.rows, w.cols);
+  if (layout == kernels::WeightLayout::rows) return;
+  auto bytes = std::make_unique_for_overwrite<uint8_t[]>(kernels::layout_bytes(layout, w.type, w.rows, w.cols));
+  kernels::arrange_weights(layout, w.type, w.data, w.rows, w.cols, bytes.get());
+  base::release_pages(w.data, w.bytes());
+  w.data = bytes.get();
+  w.layout = layout;
+  arranged_.push_back(std::move(bytes));
 }
 
 Weight Model::weight(const std::string& name, int64_t rows, int64_t cols) const {

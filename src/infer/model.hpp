@@ -4,7 +4,10 @@
 // the hyperparameters from the metadata or config, and views of every weight
 // in the files' memory maps (never copied; F32, F16 and BF16 safetensors are
 // engine types as they are). All shapes, types and metadata are checked when
-// the model opens, so a bad file fails before any work starts.
+// the model opens, so a bad file fails before any work starts. Where the
+// active path multiplies a layout other than the file's faster (Q4_K layer
+// matrices on AVX-512), those matrices are rearranged once at load and
+// their file pages dropped, so memory stays one copy of the weights.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -14,6 +17,7 @@
 #include <optional>
 
 #include "formats/gguf.hpp"
+#include "kernels/matmul.hpp"
 
 namespace josi::infer {
 
@@ -36,14 +40,17 @@ struct HParams {
   RopeStyle rope = RopeStyle::neox;
 };
 
-// A 2-D weight in the map: `rows` output features of `cols` inputs each.
+// A 2-D weight: `rows` output features of `cols` inputs each, in the map
+// or, where the active path multiplies another layout faster, rearranged
+// into it at load (`layout`).
 struct Weight {
   formats::GgmlType type = formats::GgmlType::F32;
   const uint8_t* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
-  size_t row_bytes = 0;
-  uint64_t bytes() const { return row_bytes * static_cast<uint64_t>(rows); }
+  size_t row_bytes = 0;  // in the file's row layout
+  kernels::WeightLayout layout = kernels::WeightLayout::rows;
+  uint64_t bytes() const { return row_bytes * static_cast<uint64_t>(rows); }  // in the file
 };
 
 struct LayerWeights {
@@ -94,6 +101,7 @@ class Model {
   void read_weights();
   std::optional<TensorRef> tensor(const std::string& name) const;  // by its GGUF name
   Weight weight(const std::string& name, int64_t rows, int64_t cols) const;
+  void arrange_for_active_path(Weight& w);
   std::vector<float> vector(const std::string& name, int64_t n, bool required = true) const;
 
   std::filesystem::path path_;
@@ -107,6 +115,7 @@ class Model {
   bool tied_output_ = false;
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
+  std::vector<std::unique_ptr<uint8_t[]>> arranged_;  // the rearranged weights' bytes
 };
 
 }  // namespace josi::infer

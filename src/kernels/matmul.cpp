@@ -1,10 +1,12 @@
 #include "kernels/matmul.hpp"
 
+#include <cstring>
 #include <string>
 
 #include "base/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
+#include "kernels/q4_k_x16.hpp"
 
 namespace josi::kernels {
 
@@ -83,23 +85,61 @@ detail::ActLayout layout_for(ActFormat format, int64_t k) {
   return l;
 }
 
-// Rows per parallel task: whole tiles of the fast kernels, enough tasks for
-// the pool to balance, few enough that each task amortises its start.
+// Rows per parallel task: whole tiles of the fast kernels (a 16-row Q4_K
+// group among them), enough tasks for the pool to balance, few enough that
+// each task amortises its start.
 constexpr int64_t kRowBlock = 16;
+static_assert(kRowBlock % detail::kQ4KGroupRows == 0);
 
 }  // namespace
 
 bool can_matmul(GgmlType type) { return kernel_for(*detail::matmul_kernels_scalar(), type).gemm != nullptr; }
 
+namespace {
+
+bool fits_q4_k_x16(GgmlType type, int64_t rows, int64_t k) {
+  return type == GgmlType::Q4_K && rows > 0 && rows % detail::kQ4KGroupRows == 0 && k > 0 && k % 256 == 0;
+}
+
+void require_q4_k_x16(GgmlType type, int64_t rows, int64_t k) {
+  if (!fits_q4_k_x16(type, rows, k))
+    throw Error("matmul: a " + std::to_string(rows) + " x " + std::to_string(k) + " " +
+                std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row Q4_K groups");
+}
+
+}  // namespace
+
+WeightLayout best_layout(GgmlType type, int64_t rows, int64_t k) {
+  return active_isa() == Isa::avx512_vnni && fits_q4_k_x16(type, rows, k) ? WeightLayout::q4_k_x16 : WeightLayout::rows;
+}
+
+uint64_t layout_bytes(WeightLayout layout, GgmlType type, int64_t rows, int64_t k) {
+  if (layout == WeightLayout::q4_k_x16) return detail::q4_k_x16_bytes(rows, k);
+  return *formats::ggml_row_bytes(type, static_cast<uint64_t>(k)) * static_cast<uint64_t>(rows);
+}
+
+void arrange_weights(WeightLayout layout, GgmlType type, const void* w, int64_t rows, int64_t k, uint8_t* out) {
+  if (layout == WeightLayout::rows) {
+    std::memcpy(out, w, layout_bytes(layout, type, rows, k));
+    return;
+  }
+  require_q4_k_x16(type, rows, k);
+  detail::pack_q4_k_x16(static_cast<const uint8_t*>(w), rows, k, out);
+}
+
 void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
-            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
+            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout) {
   const auto info = formats::ggml_type_info(type);
   const MatmulKernels& kernels = *detail::matmul_kernels(active_isa());
-  const TypeKernel kernel = kernel_for(kernels, type);
+  TypeKernel kernel = kernel_for(kernels, type);
   if (!kernel.gemm) throw Error("matmul: cannot multiply weights of type " + std::string(info.name));
   if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)
     throw Error("matmul: row length " + std::to_string(k) + " is not a positive multiple of " + std::string(info.name) +
                 "'s block size " + std::to_string(info.block_size));
+  if (layout == WeightLayout::q4_k_x16) {
+    require_q4_k_x16(type, rows, k);
+    kernel.gemm = kernels.q4_k_x16 ? kernels.q4_k_x16 : detail::matmul_kernels_scalar()->q4_k_x16;
+  }
   if (rows <= 0 || n_tokens <= 0) return;
 
   detail::GemmArgs args;

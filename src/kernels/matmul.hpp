@@ -15,6 +15,19 @@ namespace josi::kernels {
 // F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K.
 bool can_matmul(formats::GgmlType type);
 
+// How a weight matrix's bytes are arranged: as the file stores them, row
+// after row, or (q4_k_x16) Q4_K rows in groups of 16 for the AVX-512 path
+// (kernels/q4_k_x16.hpp), which reads them at memory speed where the row
+// layout kept it computing. Every path multiplies every layout.
+enum class WeightLayout { rows, q4_k_x16 };
+
+// The layout the active path multiplies fastest for a rows × k matrix of `type`.
+WeightLayout best_layout(formats::GgmlType type, int64_t rows, int64_t k);
+// Bytes of the matrix in `layout`.
+uint64_t layout_bytes(WeightLayout layout, formats::GgmlType type, int64_t rows, int64_t k);
+// The row-layout matrix `w` rearranged into `layout` at `out` (layout_bytes).
+void arrange_weights(WeightLayout layout, formats::GgmlType type, const void* w, int64_t rows, int64_t k, uint8_t* out);
+
 // Buffers reused across calls so the hot loop never allocates.
 struct MatmulScratch {
   std::vector<uint8_t> activations;
@@ -22,9 +35,10 @@ struct MatmulScratch {
 
 // y[t * ldy + r] = sum_i W[r][i] * x[t * k + i]  for r < rows, t < n_tokens.
 // W is `rows` contiguous rows of `k` weights of `type` (ggml_row_bytes(type, k)
-// bytes each). Uses active_isa(). Throws josi::Error for a type it cannot
-// multiply or a k that is not a multiple of the type's block size.
+// bytes each), or arranged in `layout`. Uses active_isa(). Throws
+// josi::Error for a type it cannot multiply, a k that is not a multiple of
+// the type's block size, or a layout that does not fit the type and shape.
 void matmul(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
-            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch);
+            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout = WeightLayout::rows);
 
 }  // namespace josi::kernels

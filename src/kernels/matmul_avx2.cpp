@@ -393,7 +393,8 @@ const MatmulKernels* matmul_kernels_avx2() {
                                      gemm_tiled<Blocks32<Q5_1Weights>>,
                                      gemm_tiled<KAffine<false>>,
                                      gemm_tiled<KAffine<true>>,
-                                     gemm_tiled<Q6K>};
+                                     gemm_tiled<Q6K>,
+                                     nullptr};
   return &kernels;
 }
 

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kernels/activation_rows.hpp"
+#include "kernels/q4_k_x16.hpp"
 #include "kernels/tiling.hpp"
 #include "quant/blocks.hpp"
 
@@ -240,6 +241,80 @@ struct Q6K {
   }
 };
 
+// Q4_K in 16-row groups (q4_k_x16.hpp), one row per 32-bit lane: for each
+// 4 weight bytes of the 16 rows, vpdpbusd of the low nibbles with the
+// token's 4 activations of the chunk's first sub-block, and of the high
+// nibbles with those of its second; each sub-block's 16 sums times the rows'
+// scales (vpmulld), the mins' term two sub-blocks per vpdpwssd. T tokens
+// share each weight load; a token's arithmetic is the same whatever T.
+template <int T>
+void q4_k_x16_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
+  const int64_t nb = a.k / 256;
+  const auto* blocks = reinterpret_cast<const Q4KGroupBlock*>(a.w) + group_row / kQ4KGroupRows * nb;
+  Q8Token x[T];
+  for (int j = 0; j < T; ++j) x[j] = q8_token(a, t + j);
+  __m512 acc[T];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(15);
+  for (int64_t b = 0; b < nb; ++b) {
+    const Q4KGroupBlock& blk = blocks[b];
+    __m512i sumi[T];
+    for (auto& v : sumi) v = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      __m512i lo_sum[T], hi_sum[T];
+      for (int j = 0; j < T; ++j) lo_sum[j] = hi_sum[j] = _mm512_setzero_si512();
+      for (int step = 0; step < 8; ++step) {
+        const __m512i v = _mm512_loadu_si512(blk.qs[c][step]);
+        const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        for (int j = 0; j < T; ++j) {
+          const int8_t* xq = x[j].q + 256 * b + 64 * c + 4 * step;
+          int32_t xl, xh;
+          std::memcpy(&xl, xq, 4);
+          std::memcpy(&xh, xq + 32, 4);
+          lo_sum[j] = _mm512_dpbusd_epi32(lo_sum[j], lo, _mm512_set1_epi32(xl));
+          hi_sum[j] = _mm512_dpbusd_epi32(hi_sum[j], hi, _mm512_set1_epi32(xh));
+        }
+      }
+      const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[2 * c])));
+      const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[2 * c + 1])));
+      for (int j = 0; j < T; ++j)
+        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_add_epi32(_mm512_mullo_epi32(lo_sum[j], sc_lo),
+                                                             _mm512_mullo_epi32(hi_sum[j], sc_hi)));
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.d)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.dmin)));
+    __m512i mins[4];
+    for (int p = 0; p < 4; ++p) mins[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.mins[p])));
+    for (int j = 0; j < T; ++j) {
+      // Σx of sub-blocks 2p and 2p+1 as the two s16 halves of one lane.
+      const int16_t* bs = x[j].bsums + 16 * b;
+      __m512i summ = _mm512_setzero_si512();
+      for (int p = 0; p < 4; ++p) {
+        const auto first = static_cast<uint16_t>(bs[4 * p] + bs[4 * p + 1]);
+        const auto second = static_cast<uint16_t>(bs[4 * p + 2] + bs[4 * p + 3]);
+        summ = _mm512_dpwssd_epi32(summ, mins[p], _mm512_set1_epi32(static_cast<int32_t>(first | uint32_t{second} << 16)));
+      }
+      const __m512 dx = _mm512_set1_ps(x[j].d[b]);
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(d, dx), acc[j]);
+      acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(dmin, dx), acc[j]);
+    }
+  }
+  for (int j = 0; j < T; ++j) _mm512_storeu_ps(a.y + (t + j) * a.ldy + group_row, acc[j]);
+}
+
+void gemm_q4_k_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
+  for (int64_t g = r0; g < r1; g += kQ4KGroupRows) {
+    int64_t t = 0;
+    for (; t + 4 <= a.n_tokens; t += 4) q4_k_x16_tile<4>(a, g, t);
+    switch (a.n_tokens - t) {
+      case 3: q4_k_x16_tile<3>(a, g, t); break;
+      case 2: q4_k_x16_tile<2>(a, g, t); break;
+      case 1: q4_k_x16_tile<1>(a, g, t); break;
+      default: break;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // 32-blocks, two per 512-bit vector. Decode gives the pair's 64 levels as
 // bytes (block b in the low half) and the pair's d in lanes 0..7 / 8..15.
@@ -431,7 +506,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                      gemm_tiled<Blocks32<Q5_1Weights>>,
                                      gemm_tiled<KAffine<false>>,
                                      gemm_tiled<KAffine<true>>,
-                                     gemm_tiled<Q6K>};
+                                     gemm_tiled<Q6K>,
+                                     gemm_q4_k_x16};
   return &kernels;
 }
 

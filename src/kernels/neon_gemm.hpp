@@ -414,7 +414,8 @@ const MatmulKernels kNeonKernels{quantize_row_q8_32<quantize_block>,
                                  gemm_tiled<Blocks32<Q5_1Weights>>,
                                  gemm_tiled<KAffine<false>>,
                                  gemm_tiled<KAffine<true>>,
-                                 gemm_tiled<Q6K>};
+                                 gemm_tiled<Q6K>,
+                                 nullptr};
 
 }  // namespace
 }  // namespace josi::kernels::detail

@@ -28,6 +28,7 @@
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
 #include "kernels/matmul.hpp"
+#include "kernels/q4_k_x16.hpp"
 #include "kernels/vector_ops.hpp"
 #include "quant/block_quant.hpp"
 
@@ -138,12 +139,15 @@ Weights make_weights(std::mt19937& rng, GgmlType t, int64_t rows, int64_t k) {
 
 // y = W x through kernels::matmul with the active ISA; ldy = rows + 3 and
 // the padding must stay untouched.
+// `arranged`: the weights in `layout` (empty: w.bytes, the row layout).
 std::vector<float> run_matmul(josi::base::ThreadPool& pool, const Weights& w, const std::vector<float>& x,
-                              int64_t n_tokens) {
+                              int64_t n_tokens, kernels::WeightLayout layout = kernels::WeightLayout::rows,
+                              const std::vector<uint8_t>& arranged = {}) {
   const int64_t ldy = w.rows + 3;
   std::vector<float> y(static_cast<size_t>(ldy * n_tokens), -12345.f);
   kernels::MatmulScratch scratch;
-  kernels::matmul(pool, w.type, w.bytes.data(), w.rows, w.k, x.data(), n_tokens, y.data(), ldy, scratch);
+  kernels::matmul(pool, w.type, arranged.empty() ? w.bytes.data() : arranged.data(), w.rows, w.k, x.data(), n_tokens,
+                  y.data(), ldy, scratch, layout);
   std::vector<float> out(static_cast<size_t>(w.rows * n_tokens));
   for (int64_t t = 0; t < n_tokens; ++t) {
     for (int64_t r = 0; r < w.rows; ++r) out[t * w.rows + r] = y[t * ldy + r];
@@ -224,6 +228,74 @@ TEST(Matmul, FastPathsMatchScalar) {
     }
   }
   std::printf("largest |fast - scalar| / S: %.3g (bound 2e-6)\n", worst);
+}
+
+// Q4_K in 16-row groups (kernels/q4_k_x16.hpp): the packing keeps every
+// byte (a row unpacks to the bytes it came from), the scalar path gives the
+// row layout's floats exactly, each fast path matches it within the bound
+// above, and a token's result does not depend on its batch.
+TEST(Matmul, Q4KInGroupsOfSixteenRowsMatchesTheRowLayoutOnEveryPath) {
+  IsaGuard guard;
+  josi::base::ThreadPool pool(2);
+  std::mt19937 rng(17);
+  const auto layout = kernels::WeightLayout::q4_k_x16;
+  for (int64_t k : {256, 768, 1536}) {
+    for (int64_t rows : {16, 48}) {
+      const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
+      std::vector<uint8_t> packed(kernels::layout_bytes(layout, GgmlType::Q4_K, rows, k));
+      EXPECT_EQ(packed.size(), w.bytes.size() / 144 * 148);
+      kernels::arrange_weights(layout, GgmlType::Q4_K, w.bytes.data(), rows, k, packed.data());
+      std::vector<uint8_t> row(row_bytes(GgmlType::Q4_K, k));
+      for (int64_t r = 0; r < rows; ++r) {
+        josi::kernels::detail::unpack_q4_k_x16_row(packed.data(), k, r, row.data());
+        ASSERT_TRUE(std::equal(row.begin(), row.end(), w.bytes.begin() + r * static_cast<int64_t>(row.size()))) << r;
+      }
+      for (int64_t n_tokens : {1, 2, 3, 4, 5, 9}) {
+        const auto x = random_floats(rng, k * n_tokens);
+        kernels::set_active_isa(Isa::scalar);
+        const auto expected = run_matmul(pool, w, x, n_tokens);
+        EXPECT_EQ(run_matmul(pool, w, x, n_tokens, layout, packed), expected) << "scalar k " << k << " rows " << rows;
+        for (Isa isa : fast_isas()) {
+          kernels::set_active_isa(isa);
+          const auto y = run_matmul(pool, w, x, n_tokens, layout, packed);
+          for (int64_t tok = 0; tok < n_tokens; ++tok) {
+            const std::vector<float> one_x(x.begin() + tok * k, x.begin() + (tok + 1) * k);
+            const auto alone = run_matmul(pool, w, one_x, 1, layout, packed);
+            for (int64_t r = 0; r < rows; ++r) {
+              const double diff = std::fabs(double{y[tok * rows + r]} - expected[tok * rows + r]);
+              ASSERT_LE(diff, 2e-6 * magnitude(w, x, r, tok)) << kernels::isa_name(isa) << " k " << k << " rows " << rows
+                                                              << " tokens " << n_tokens << " row " << r << " token " << tok;
+              ASSERT_EQ(y[tok * rows + r], alone[r]) << kernels::isa_name(isa) << " token " << tok << " of " << n_tokens;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Matmul, TheGroupedLayoutIsChosenOnlyWhereItFits) {
+  IsaGuard guard;
+  const auto grouped = kernels::WeightLayout::q4_k_x16;
+  kernels::set_active_isa(Isa::scalar);
+  EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1536, 1536), kernels::WeightLayout::rows);
+  if (kernels::isa_supported(Isa::avx512_vnni)) {
+    kernels::set_active_isa(Isa::avx512_vnni);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1536, 1536), grouped);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1535, 1536), kernels::WeightLayout::rows);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q6_K, 1536, 1536), kernels::WeightLayout::rows);
+  }
+  josi::base::ThreadPool pool(1);
+  kernels::MatmulScratch scratch;
+  std::vector<uint8_t> w(4096);
+  std::vector<float> x(512), y(64);
+  try {
+    kernels::matmul(pool, GgmlType::Q4_K, w.data(), 5, 256, x.data(), 1, y.data(), 5, scratch, grouped);
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "matmul: a 5 x 256 Q4_K matrix cannot be in 16-row Q4_K groups");
+  }
+  EXPECT_THROW(kernels::arrange_weights(grouped, GgmlType::Q8_0, w.data(), 16, 32, w.data()), josi::Error);
 }
 
 // The fast quantizers must give the scalar one's bytes, or the paths could
