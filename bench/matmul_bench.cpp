@@ -2,7 +2,8 @@
 // shapes; bench/matmul.sh builds and runs it. Prints a Markdown table:
 // GFLOP/s (2·rows·k·tokens per second) for one token (gemv, generation) and
 // 512 tokens (gemm, prompt processing), and for gemv the GB/s of weight bytes
-// read.
+// read (in the layout the engine gives the matrix on that path: Q4_K and
+// Q6_K in 16-row groups on AVX-512, kernels/row_groups.hpp).
 //   matmul_bench [--types Q4_K,Q6_K,...] [--isas avx512_vnni,...] [--threads 1,2]
 //                [--seconds S]   (time per cell, default 0.4) [--cpu-time 1] [--hot 1]
 // --cpu-time 1 times one thread by its CPU time instead of the wall clock,
@@ -86,8 +87,9 @@ std::vector<uint8_t> make_weights(GgmlType type, int64_t rows, int64_t k, size_t
 
 // Seconds per call: the median over calls made for at least `seconds`
 // (at least 3 calls), cycling through the weight copies.
-double time_call(josi::base::ThreadPool& pool, GgmlType type, const std::vector<uint8_t>& w, size_t matrix_bytes,
-                 int64_t rows, int64_t k, const std::vector<float>& x, int64_t tokens, double seconds) {
+double time_call(josi::base::ThreadPool& pool, GgmlType type, josi::kernels::WeightLayout layout,
+                 const std::vector<uint8_t>& w, size_t matrix_bytes, int64_t rows, int64_t k,
+                 const std::vector<float>& x, int64_t tokens, double seconds) {
   std::vector<float> y(static_cast<size_t>(rows * tokens));
   josi::kernels::MatmulScratch scratch;
   const size_t copies = w.size() / matrix_bytes;
@@ -96,7 +98,7 @@ double time_call(josi::base::ThreadPool& pool, GgmlType type, const std::vector<
   for (size_t i = 0; times.size() < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds; ++i) {
     const double t0 = now_seconds();
     josi::kernels::matmul(pool, type, w.data() + (i % copies) * matrix_bytes, rows, k, x.data(), tokens, y.data(), rows,
-                          scratch);
+                          scratch, layout);
     times.push_back(now_seconds() - t0);
   }
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
@@ -133,8 +135,8 @@ int main(int argc, char** argv) {
     for (Isa isa : {Isa::avx512_vnni, Isa::avx2, Isa::scalar})
       if (josi::kernels::isa_supported(isa)) isas.emplace_back(josi::kernels::isa_name(isa));
 
-  std::printf("| type | isa | threads | shape | gemv GFLOP/s | gemv GB/s | gemm-512 GFLOP/s |\n");
-  std::printf("|---|---|---:|---|---:|---:|---:|\n");
+  std::printf("| type | isa | layout | threads | shape | gemv GFLOP/s | gemv GB/s | gemm-512 GFLOP/s |\n");
+  std::printf("|---|---|---|---:|---|---:|---:|---:|\n");
   std::mt19937 rng(2);
   std::normal_distribution<float> normal(0.f, 1.f);
   for (const auto& type_name : types) {
@@ -156,19 +158,33 @@ int main(int argc, char** argv) {
         for (Isa i : {Isa::scalar, Isa::avx2, Isa::avx512_vnni})
           if (josi::kernels::isa_name(i) == isa_name) isa = i;
         josi::kernels::set_active_isa(isa);
+        // The layout the engine gives such a matrix on this path (model.cpp).
+        const auto layout = josi::kernels::best_layout(*type, shape.rows, shape.k);
+        size_t bytes = matrix_bytes;
+        std::vector<uint8_t> arranged;
+        if (layout != josi::kernels::WeightLayout::rows) {
+          bytes = josi::kernels::layout_bytes(layout, *type, shape.rows, shape.k);
+          arranged.resize(bytes * copies);
+          for (size_t c = 0; c < copies; ++c)
+            josi::kernels::arrange_weights(layout, *type, w.data() + c * matrix_bytes, shape.rows, shape.k,
+                                           arranged.data() + c * bytes);
+        }
+        const auto& weights = arranged.empty() ? w : arranged;
+        const char* layout_name = arranged.empty() ? "rows" : "groups";
         for (const auto& n_threads : threads) {
           josi::base::ThreadPool pool(std::stoul(n_threads));
           const double flop1 = 2.0 * static_cast<double>(shape.rows) * static_cast<double>(shape.k);
-          const double gemv = time_call(pool, *type, w, matrix_bytes, shape.rows, shape.k, x, 1, seconds);
+          const double gemv = time_call(pool, *type, layout, weights, bytes, shape.rows, shape.k, x, 1, seconds);
           std::string gemm = "-";
           if (isa != Isa::scalar && !shape.output) {
-            const double s = time_call(pool, *type, w, matrix_bytes, shape.rows, shape.k, x, kGemmTokens, seconds);
+            const double s =
+                time_call(pool, *type, layout, weights, bytes, shape.rows, shape.k, x, kGemmTokens, seconds);
             char buf[32];
             std::snprintf(buf, sizeof buf, "%.1f", flop1 * kGemmTokens / s / 1e9);
             gemm = buf;
           }
-          std::printf("| %s | %s | %s | %s | %.1f | %.1f | %s |\n", type_name.c_str(), isa_name.c_str(),
-                      n_threads.c_str(), shape.name, flop1 / gemv / 1e9, static_cast<double>(matrix_bytes) / gemv / 1e9,
+          std::printf("| %s | %s | %s | %s | %s | %.1f | %.1f | %s |\n", type_name.c_str(), isa_name.c_str(), layout_name,
+                      n_threads.c_str(), shape.name, flop1 / gemv / 1e9, static_cast<double>(bytes) / gemv / 1e9,
                       gemm.c_str());
           std::fflush(stdout);
         }

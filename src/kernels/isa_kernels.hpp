@@ -57,9 +57,10 @@ struct MatmulKernels {
   QuantizeFn quantize_q8_32;
   QuantizeFn quantize_q8_256;
   GemmFn f32, f16, bf16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k, q6_k;
-  // Q4_K in groups of 16 rows (q4_k_x16.hpp); null where the path has no
-  // kernel of its own for it (the scalar one serves). Rows come in whole groups.
-  GemmFn q4_k_x16;
+  // Q4_K and Q6_K in groups of 16 rows (row_groups.hpp); null where the
+  // path has no kernel of its own for them (the scalar ones serve). Row
+  // ranges come in whole groups.
+  GemmFn q4_k_groups, q6_k_groups;
 };
 
 // Null when this build has no such path (another architecture).

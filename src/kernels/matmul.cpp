@@ -6,7 +6,7 @@
 #include "base/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
-#include "kernels/q4_k_x16.hpp"
+#include "kernels/row_groups.hpp"
 
 namespace josi::kernels {
 
@@ -85,11 +85,11 @@ detail::ActLayout layout_for(ActFormat format, int64_t k) {
   return l;
 }
 
-// Rows per parallel task: whole tiles of the fast kernels (a 16-row Q4_K
-// group among them), enough tasks for the pool to balance, few enough that
+// Rows per parallel task: whole tiles of the fast kernels (a 16-row group
+// among them), enough tasks for the pool to balance, few enough that
 // each task amortises its start.
 constexpr int64_t kRowBlock = 16;
-static_assert(kRowBlock % detail::kQ4KGroupRows == 0);
+static_assert(kRowBlock % detail::kGroupRows == 0);
 
 }  // namespace
 
@@ -97,24 +97,21 @@ bool can_matmul(GgmlType type) { return kernel_for(*detail::matmul_kernels_scala
 
 namespace {
 
-bool fits_q4_k_x16(GgmlType type, int64_t rows, int64_t k) {
-  return type == GgmlType::Q4_K && rows > 0 && rows % detail::kQ4KGroupRows == 0 && k > 0 && k % 256 == 0;
-}
-
-void require_q4_k_x16(GgmlType type, int64_t rows, int64_t k) {
-  if (!fits_q4_k_x16(type, rows, k))
+void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
+  if (!detail::fits_row_groups(type, rows, k))
     throw Error("matmul: a " + std::to_string(rows) + " x " + std::to_string(k) + " " +
-                std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row Q4_K groups");
+                std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row groups");
 }
 
 }  // namespace
 
 WeightLayout best_layout(GgmlType type, int64_t rows, int64_t k) {
-  return active_isa() == Isa::avx512_vnni && fits_q4_k_x16(type, rows, k) ? WeightLayout::q4_k_x16 : WeightLayout::rows;
+  const bool grouped = active_isa() == Isa::avx512_vnni && detail::fits_row_groups(type, rows, k);
+  return grouped ? WeightLayout::row_groups : WeightLayout::rows;
 }
 
 uint64_t layout_bytes(WeightLayout layout, GgmlType type, int64_t rows, int64_t k) {
-  if (layout == WeightLayout::q4_k_x16) return detail::q4_k_x16_bytes(rows, k);
+  if (layout == WeightLayout::row_groups) return detail::row_groups_bytes(type, rows, k);
   return *formats::ggml_row_bytes(type, static_cast<uint64_t>(k)) * static_cast<uint64_t>(rows);
 }
 
@@ -123,8 +120,8 @@ void arrange_weights(WeightLayout layout, GgmlType type, const void* w, int64_t 
     std::memcpy(out, w, layout_bytes(layout, type, rows, k));
     return;
   }
-  require_q4_k_x16(type, rows, k);
-  detail::pack_q4_k_x16(static_cast<const uint8_t*>(w), rows, k, out);
+  require_row_groups(type, rows, k);
+  detail::pack_row_groups(type, static_cast<const uint8_t*>(w), rows, k, out);
 }
 
 void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
@@ -136,9 +133,12 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)
     throw Error("matmul: row length " + std::to_string(k) + " is not a positive multiple of " + std::string(info.name) +
                 "'s block size " + std::to_string(info.block_size));
-  if (layout == WeightLayout::q4_k_x16) {
-    require_q4_k_x16(type, rows, k);
-    kernel.gemm = kernels.q4_k_x16 ? kernels.q4_k_x16 : detail::matmul_kernels_scalar()->q4_k_x16;
+  if (layout == WeightLayout::row_groups) {
+    require_row_groups(type, rows, k);
+    const auto grouped = [type](const MatmulKernels& k) {
+      return type == GgmlType::Q4_K ? k.q4_k_groups : k.q6_k_groups;
+    };
+    kernel.gemm = grouped(kernels) ? grouped(kernels) : grouped(*detail::matmul_kernels_scalar());
   }
   if (rows <= 0 || n_tokens <= 0) return;
 

@@ -16,10 +16,10 @@ namespace josi::kernels {
 bool can_matmul(formats::GgmlType type);
 
 // How a weight matrix's bytes are arranged: as the file stores them, row
-// after row, or (q4_k_x16) Q4_K rows in groups of 16 for the AVX-512 path
-// (kernels/q4_k_x16.hpp), which reads them at memory speed where the row
-// layout kept it computing. Every path multiplies every layout.
-enum class WeightLayout { rows, q4_k_x16 };
+// after row, or (row_groups) Q4_K and Q6_K rows in groups of 16 for the
+// AVX-512 path (kernels/row_groups.hpp), which reads those at memory speed
+// where the row layout kept it computing. Every path multiplies every layout.
+enum class WeightLayout { rows, row_groups };
 
 // The layout the active path multiplies fastest for a rows × k matrix of `type`.
 WeightLayout best_layout(formats::GgmlType type, int64_t rows, int64_t k);

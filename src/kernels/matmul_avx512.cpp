@@ -17,7 +17,7 @@
 #include <cstring>
 
 #include "kernels/activation_rows.hpp"
-#include "kernels/q4_k_x16.hpp"
+#include "kernels/row_groups.hpp"
 #include "kernels/tiling.hpp"
 #include "quant/blocks.hpp"
 
@@ -241,23 +241,17 @@ struct Q6K {
   }
 };
 
-// Q4_K in 16-row groups (q4_k_x16.hpp), one row per 32-bit lane: for each
+// Q4_K in 16-row groups (row_groups.hpp), one row per 32-bit lane: for each
 // 4 weight bytes of the 16 rows, vpdpbusd of the low nibbles with the
 // token's 4 activations of the chunk's first sub-block, and of the high
 // nibbles with those of its second; each sub-block's 16 sums times the rows'
 // scales (vpmulld), the mins' term two sub-blocks per vpdpwssd. T tokens
 // share each weight load; a token's arithmetic is the same whatever T.
-template <int T>
-void q4_k_x16_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
-  const int64_t nb = a.k / 256;
-  const auto* blocks = reinterpret_cast<const Q4KGroupBlock*>(a.w) + group_row / kQ4KGroupRows * nb;
-  Q8Token x[T];
-  for (int j = 0; j < T; ++j) x[j] = q8_token(a, t + j);
-  __m512 acc[T];
-  for (auto& v : acc) v = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(15);
-  for (int64_t b = 0; b < nb; ++b) {
-    const Q4KGroupBlock& blk = blocks[b];
+struct Q4KGroups {
+  using Block = Q4KGroupBlock;
+  template <int T>
+  static void block(const Block& blk, const Q8Token (&x)[T], int64_t b, __m512 (&acc)[T]) {
+    const __m512i low4 = _mm512_set1_epi8(15);
     __m512i sumi[T];
     for (auto& v : sumi) v = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
@@ -275,8 +269,10 @@ void q4_k_x16_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
           hi_sum[j] = _mm512_dpbusd_epi32(hi_sum[j], hi, _mm512_set1_epi32(xh));
         }
       }
-      const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[2 * c])));
-      const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[2 * c + 1])));
+      const auto scales = [&](int s) {
+        return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[s])));
+      };
+      const __m512i sc_lo = scales(2 * c), sc_hi = scales(2 * c + 1);
       for (int j = 0; j < T; ++j)
         sumi[j] = _mm512_add_epi32(sumi[j], _mm512_add_epi32(_mm512_mullo_epi32(lo_sum[j], sc_lo),
                                                              _mm512_mullo_epi32(hi_sum[j], sc_hi)));
@@ -284,7 +280,8 @@ void q4_k_x16_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.d)));
     const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.dmin)));
     __m512i mins[4];
-    for (int p = 0; p < 4; ++p) mins[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.mins[p])));
+    for (int p = 0; p < 4; ++p)
+      mins[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.mins[p])));
     for (int j = 0; j < T; ++j) {
       // Σx of sub-blocks 2p and 2p+1 as the two s16 halves of one lane.
       const int16_t* bs = x[j].bsums + 16 * b;
@@ -292,24 +289,80 @@ void q4_k_x16_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
       for (int p = 0; p < 4; ++p) {
         const auto first = static_cast<uint16_t>(bs[4 * p] + bs[4 * p + 1]);
         const auto second = static_cast<uint16_t>(bs[4 * p + 2] + bs[4 * p + 3]);
-        summ = _mm512_dpwssd_epi32(summ, mins[p], _mm512_set1_epi32(static_cast<int32_t>(first | uint32_t{second} << 16)));
+        const auto pair = static_cast<int32_t>(first | uint32_t{second} << 16);
+        summ = _mm512_dpwssd_epi32(summ, mins[p], _mm512_set1_epi32(pair));
       }
       const __m512 dx = _mm512_set1_ps(x[j].d[b]);
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(d, dx), acc[j]);
       acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(summ), _mm512_mul_ps(dmin, dx), acc[j]);
     }
   }
+};
+
+// Q6_K in 16-row groups (row_groups.hpp), one row per 32-bit lane: each
+// 16-weight group's levels q + 32 as four vectors of 4 bytes per row,
+// vpdpbusd against the token's activations from −32·Σx of the group, times
+// the rows' scales (vpmulld).
+struct Q6KGroups {
+  using Block = Q6KGroupBlock;
+  template <int T>
+  static void block(const Block& blk, const Q8Token (&x)[T], int64_t b, __m512 (&acc)[T]) {
+    const __m512i low4 = _mm512_set1_epi8(15), bits45 = _mm512_set1_epi8(0x30);
+    __m512i sumi[T];
+    for (auto& v : sumi) v = _mm512_setzero_si512();
+    for (int g = 0; g < 16; ++g) {
+      const __m512i ql0 = _mm512_loadu_si512(blk.ql[g][0]), ql1 = _mm512_loadu_si512(blk.ql[g][1]);
+      const __m512i qh = _mm512_loadu_si512(blk.qh[g]);
+      // a | (b & c): the low 4 bits, and the top 2 moved to bits 4..5.
+      __m512i u[4];
+      u[0] = _mm512_ternarylogic_epi32(_mm512_and_si512(ql0, low4), _mm512_slli_epi16(qh, 4), bits45, 0xf8);
+      u[1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), low4), _mm512_slli_epi16(qh, 2),
+                                       bits45, 0xf8);
+      u[2] = _mm512_ternarylogic_epi32(_mm512_and_si512(ql1, low4), qh, bits45, 0xf8);
+      u[3] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), low4), _mm512_srli_epi16(qh, 2),
+                                       bits45, 0xf8);
+      const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[g])));
+      for (int j = 0; j < T; ++j) {
+        const int8_t* xq = x[j].q + 256 * b + 16 * g;
+        __m512i dot = _mm512_set1_epi32(-32 * x[j].bsums[16 * b + g]);
+        for (int m = 0; m < 4; ++m) {
+          int32_t x4;
+          std::memcpy(&x4, xq + 4 * m, 4);
+          dot = _mm512_dpbusd_epi32(dot, u[m], _mm512_set1_epi32(x4));
+        }
+        sumi[j] = _mm512_add_epi32(sumi[j], _mm512_mullo_epi32(dot, sc));
+      }
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.d)));
+    for (int j = 0; j < T; ++j)
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[j]), _mm512_mul_ps(d, _mm512_set1_ps(x[j].d[b])), acc[j]);
+  }
+};
+
+// One group of 16 rows × T tokens, a float accumulator per token with a
+// row per lane, Kernel::block adding each super-block.
+template <class Kernel, int T>
+void group_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
+  const int64_t nb = a.k / 256;
+  const auto* blocks = reinterpret_cast<const typename Kernel::Block*>(a.w) + group_row / kGroupRows * nb;
+  Q8Token x[T];
+  for (int j = 0; j < T; ++j) x[j] = q8_token(a, t + j);
+  __m512 acc[T];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) Kernel::template block<T>(blocks[b], x, b, acc);
   for (int j = 0; j < T; ++j) _mm512_storeu_ps(a.y + (t + j) * a.ldy + group_row, acc[j]);
 }
 
-void gemm_q4_k_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
-  for (int64_t g = r0; g < r1; g += kQ4KGroupRows) {
+// Groups of 16 rows × tiles of up to 4 tokens.
+template <class Kernel>
+void gemm_row_groups(const GemmArgs& a, int64_t r0, int64_t r1) {
+  for (int64_t g = r0; g < r1; g += kGroupRows) {
     int64_t t = 0;
-    for (; t + 4 <= a.n_tokens; t += 4) q4_k_x16_tile<4>(a, g, t);
+    for (; t + 4 <= a.n_tokens; t += 4) group_tile<Kernel, 4>(a, g, t);
     switch (a.n_tokens - t) {
-      case 3: q4_k_x16_tile<3>(a, g, t); break;
-      case 2: q4_k_x16_tile<2>(a, g, t); break;
-      case 1: q4_k_x16_tile<1>(a, g, t); break;
+      case 3: group_tile<Kernel, 3>(a, g, t); break;
+      case 2: group_tile<Kernel, 2>(a, g, t); break;
+      case 1: group_tile<Kernel, 1>(a, g, t); break;
       default: break;
     }
   }
@@ -507,7 +560,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                      gemm_tiled<KAffine<false>>,
                                      gemm_tiled<KAffine<true>>,
                                      gemm_tiled<Q6K>,
-                                     gemm_q4_k_x16};
+                                     gemm_row_groups<Q4KGroups>,
+                                     gemm_row_groups<Q6KGroups>};
   return &kernels;
 }
 

@@ -8,7 +8,7 @@
 
 #include "formats/dtype.hpp"
 #include "kernels/isa_kernels.hpp"
-#include "kernels/q4_k_x16.hpp"
+#include "kernels/row_groups.hpp"
 #include "quant/blocks.hpp"
 
 namespace josi::kernels::detail {
@@ -16,6 +16,7 @@ namespace josi::kernels::detail {
 namespace {
 
 using namespace josi::quant::detail;
+using formats::GgmlType;
 
 float half(uint16_t h) { return formats::f16_to_f32(h); }
 
@@ -219,17 +220,18 @@ void gemm_q5_k(const GemmArgs& a, int64_t r0, int64_t r1) {
   });
 }
 
-// Q4_K in groups of 16 rows: each group's rows back in the row layout, then
-// gemm_q4_k, so both layouts give the same floats on this path.
-void gemm_q4_k_x16(const GemmArgs& a, int64_t r0, int64_t r1) {
-  std::vector<uint8_t> rows(static_cast<size_t>(kQ4KGroupRows) * a.row_bytes);
-  for (int64_t g = r0; g < r1; g += kQ4KGroupRows) {
-    for (int64_t r = 0; r < kQ4KGroupRows; ++r)
-      unpack_q4_k_x16_row(a.w, a.k, g + r, rows.data() + static_cast<size_t>(r) * a.row_bytes);
+// Q4_K and Q6_K in groups of 16 rows: each group's rows back in the row
+// layout, then the row kernel, so both layouts give the same floats here.
+template <GgmlType Type, GemmFn RowKernel>
+void gemm_groups(const GemmArgs& a, int64_t r0, int64_t r1) {
+  std::vector<uint8_t> rows(static_cast<size_t>(kGroupRows) * a.row_bytes);
+  for (int64_t g = r0; g < r1; g += kGroupRows) {
+    for (int64_t r = 0; r < kGroupRows; ++r)
+      unpack_group_row(Type, a.w, a.k, g + r, rows.data() + static_cast<size_t>(r) * a.row_bytes);
     GemmArgs group = a;
     group.w = rows.data();
     group.y = a.y + g;
-    gemm_q4_k(group, 0, kQ4KGroupRows);
+    RowKernel(group, 0, kGroupRows);
   }
 }
 
@@ -268,7 +270,7 @@ void gemm_q6_k(const GemmArgs& a, int64_t r0, int64_t r1) {
 const MatmulKernels* matmul_kernels_scalar() {
   static const MatmulKernels kernels{quantize_q8_32, quantize_q8_256, gemm_f32,  gemm_f16,  gemm_bf16, gemm_q8_0,
                                      gemm_q4_0,      gemm_q5_0,       gemm_q5_1, gemm_q4_k, gemm_q5_k, gemm_q6_k,
-                                     gemm_q4_k_x16};
+                                     gemm_groups<GgmlType::Q4_K, gemm_q4_k>, gemm_groups<GgmlType::Q6_K, gemm_q6_k>};
   return &kernels;
 }
 

@@ -28,7 +28,7 @@
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
 #include "kernels/matmul.hpp"
-#include "kernels/q4_k_x16.hpp"
+#include "kernels/row_groups.hpp"
 #include "kernels/vector_ops.hpp"
 #include "quant/block_quant.hpp"
 
@@ -230,42 +230,47 @@ TEST(Matmul, FastPathsMatchScalar) {
   std::printf("largest |fast - scalar| / S: %.3g (bound 2e-6)\n", worst);
 }
 
-// Q4_K in 16-row groups (kernels/q4_k_x16.hpp): the packing keeps every
-// byte (a row unpacks to the bytes it came from), the scalar path gives the
-// row layout's floats exactly, each fast path matches it within the bound
-// above, and a token's result does not depend on its batch.
-TEST(Matmul, Q4KInGroupsOfSixteenRowsMatchesTheRowLayoutOnEveryPath) {
+// Q4_K and Q6_K in 16-row groups (kernels/row_groups.hpp): the packing
+// keeps every byte (a row unpacks to the bytes it came from), the scalar
+// path gives the row layout's floats exactly, each fast path matches it
+// within the bound above, and a token's result does not depend on its batch.
+TEST(Matmul, RowGroupsMatchTheRowLayoutOnEveryPath) {
   IsaGuard guard;
   josi::base::ThreadPool pool(2);
   std::mt19937 rng(17);
-  const auto layout = kernels::WeightLayout::q4_k_x16;
-  for (int64_t k : {256, 768, 1536}) {
-    for (int64_t rows : {16, 48}) {
-      const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
-      std::vector<uint8_t> packed(kernels::layout_bytes(layout, GgmlType::Q4_K, rows, k));
-      EXPECT_EQ(packed.size(), w.bytes.size() / 144 * 148);
-      kernels::arrange_weights(layout, GgmlType::Q4_K, w.bytes.data(), rows, k, packed.data());
-      std::vector<uint8_t> row(row_bytes(GgmlType::Q4_K, k));
-      for (int64_t r = 0; r < rows; ++r) {
-        josi::kernels::detail::unpack_q4_k_x16_row(packed.data(), k, r, row.data());
-        ASSERT_TRUE(std::equal(row.begin(), row.end(), w.bytes.begin() + r * static_cast<int64_t>(row.size()))) << r;
-      }
-      for (int64_t n_tokens : {1, 2, 3, 4, 5, 9}) {
-        const auto x = random_floats(rng, k * n_tokens);
-        kernels::set_active_isa(Isa::scalar);
-        const auto expected = run_matmul(pool, w, x, n_tokens);
-        EXPECT_EQ(run_matmul(pool, w, x, n_tokens, layout, packed), expected) << "scalar k " << k << " rows " << rows;
-        for (Isa isa : fast_isas()) {
-          kernels::set_active_isa(isa);
-          const auto y = run_matmul(pool, w, x, n_tokens, layout, packed);
-          for (int64_t tok = 0; tok < n_tokens; ++tok) {
-            const std::vector<float> one_x(x.begin() + tok * k, x.begin() + (tok + 1) * k);
-            const auto alone = run_matmul(pool, w, one_x, 1, layout, packed);
-            for (int64_t r = 0; r < rows; ++r) {
-              const double diff = std::fabs(double{y[tok * rows + r]} - expected[tok * rows + r]);
-              ASSERT_LE(diff, 2e-6 * magnitude(w, x, r, tok)) << kernels::isa_name(isa) << " k " << k << " rows " << rows
-                                                              << " tokens " << n_tokens << " row " << r << " token " << tok;
-              ASSERT_EQ(y[tok * rows + r], alone[r]) << kernels::isa_name(isa) << " token " << tok << " of " << n_tokens;
+  const auto layout = kernels::WeightLayout::row_groups;
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+    for (int64_t k : {256, 768, 1536}) {
+      for (int64_t rows : {16, 48}) {
+        const Weights w = make_weights(rng, t, rows, k);
+        std::vector<uint8_t> packed(kernels::layout_bytes(layout, t, rows, k));
+        EXPECT_EQ(packed.size(), t == GgmlType::Q4_K ? w.bytes.size() / 144 * 148 : w.bytes.size());
+        kernels::arrange_weights(layout, t, w.bytes.data(), rows, k, packed.data());
+        std::vector<uint8_t> row(row_bytes(t, k));
+        for (int64_t r = 0; r < rows; ++r) {
+          josi::kernels::detail::unpack_group_row(t, packed.data(), k, r, row.data());
+          ASSERT_TRUE(std::equal(row.begin(), row.end(), w.bytes.begin() + r * static_cast<int64_t>(row.size())))
+              << name(t) << " row " << r;
+        }
+        for (int64_t n_tokens : {1, 2, 3, 4, 5, 9}) {
+          const auto x = random_floats(rng, k * n_tokens);
+          const std::string where = name(t) + " k " + std::to_string(k) + " rows " + std::to_string(rows) +
+                                    " tokens " + std::to_string(n_tokens);
+          kernels::set_active_isa(Isa::scalar);
+          const auto expected = run_matmul(pool, w, x, n_tokens);
+          EXPECT_EQ(run_matmul(pool, w, x, n_tokens, layout, packed), expected) << "scalar " << where;
+          for (Isa isa : fast_isas()) {
+            kernels::set_active_isa(isa);
+            const auto y = run_matmul(pool, w, x, n_tokens, layout, packed);
+            for (int64_t tok = 0; tok < n_tokens; ++tok) {
+              const std::vector<float> one_x(x.begin() + tok * k, x.begin() + (tok + 1) * k);
+              const auto alone = run_matmul(pool, w, one_x, 1, layout, packed);
+              for (int64_t r = 0; r < rows; ++r) {
+                const double diff = std::fabs(double{y[tok * rows + r]} - expected[tok * rows + r]);
+                ASSERT_LE(diff, 2e-6 * magnitude(w, x, r, tok))
+                    << kernels::isa_name(isa) << " " << where << " row " << r << " token " << tok;
+                ASSERT_EQ(y[tok * rows + r], alone[r]) << kernels::isa_name(isa) << " " << where << " token " << tok;
+              }
             }
           }
         }
@@ -276,14 +281,15 @@ TEST(Matmul, Q4KInGroupsOfSixteenRowsMatchesTheRowLayoutOnEveryPath) {
 
 TEST(Matmul, TheGroupedLayoutIsChosenOnlyWhereItFits) {
   IsaGuard guard;
-  const auto grouped = kernels::WeightLayout::q4_k_x16;
+  const auto grouped = kernels::WeightLayout::row_groups;
   kernels::set_active_isa(Isa::scalar);
   EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1536, 1536), kernels::WeightLayout::rows);
   if (kernels::isa_supported(Isa::avx512_vnni)) {
     kernels::set_active_isa(Isa::avx512_vnni);
     EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1536, 1536), grouped);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q6_K, 151936, 1536), grouped);
     EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1535, 1536), kernels::WeightLayout::rows);
-    EXPECT_EQ(kernels::best_layout(GgmlType::Q6_K, 1536, 1536), kernels::WeightLayout::rows);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q8_0, 1536, 1536), kernels::WeightLayout::rows);
   }
   josi::base::ThreadPool pool(1);
   kernels::MatmulScratch scratch;
@@ -293,7 +299,7 @@ TEST(Matmul, TheGroupedLayoutIsChosenOnlyWhereItFits) {
     kernels::matmul(pool, GgmlType::Q4_K, w.data(), 5, 256, x.data(), 1, y.data(), 5, scratch, grouped);
     FAIL() << "no error";
   } catch (const josi::Error& e) {
-    EXPECT_STREQ(e.what(), "matmul: a 5 x 256 Q4_K matrix cannot be in 16-row Q4_K groups");
+    EXPECT_STREQ(e.what(), "matmul: a 5 x 256 Q4_K matrix cannot be in 16-row groups");
   }
   EXPECT_THROW(kernels::arrange_weights(grouped, GgmlType::Q8_0, w.data(), 16, 32, w.data()), josi::Error);
 }
