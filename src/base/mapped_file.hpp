@@ -1,6 +1,7 @@
 #pragma once
-// A read-only memory map of a whole file: model weights are read in place,
-// never copied. Views into it stay valid while the MappedFile lives.
+// A read-only memory map of a whole file: model weights are read in place
+// (or rearranged once, release_pages below). Views into it stay valid while
+// the MappedFile lives.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>

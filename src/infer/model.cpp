@@ -4,6 +4,7 @@
 
 #include "base/error.hpp"
 #include "base/mapped_file.hpp"
+#include "base/thread_pool.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/safetensors.hpp"
 #include "formats/tensor_names.hpp"
@@ -191,19 +192,33 @@ void Model::read_weights() {
     l.bq = vector(p + "attn_q.bias", q_dim, qwen2);
     l.bk = vector(p + "attn_k.bias", kv_dim, qwen2);
     l.bv = vector(p + "attn_v.bias", kv_dim, qwen2);
-    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) arrange_for_active_path(*w);
   }
+  arrange_for_active_path();
 }
 
-void Model::arrange_for_active_path(Weight& w) {
-  const auto layout = kernels::best_layout(w.type, w.rows, w.cols);
-  if (layout == kernels::WeightLayout::rows) return;
-  auto bytes = std::make_unique_for_overwrite<uint8_t[]>(kernels::layout_bytes(layout, w.type, w.rows, w.cols));
-  kernels::arrange_weights(layout, w.type, w.data, w.rows, w.cols, bytes.get());
-  base::release_pages(w.data, w.bytes());
-  w.data = bytes.get();
-  w.layout = layout;
-  arranged_.push_back(std::move(bytes));
+// Every core rearranges (a 1.5b Q4_K_M file's matrices took 1.3 s on one).
+void Model::arrange_for_active_path() {
+  std::vector<Weight*> todo;
+  for (auto& l : layers_)
+    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
+      if (kernels::best_layout(w->type, w->rows, w->cols) != kernels::WeightLayout::rows) todo.push_back(w);
+  if (todo.empty()) return;
+  const size_t first = arranged_.size();
+  for (Weight* w : todo) {
+    w->layout = kernels::best_layout(w->type, w->rows, w->cols);
+    const auto bytes = kernels::layout_bytes(w->layout, w->type, w->rows, w->cols);
+    arranged_.push_back(std::make_unique_for_overwrite<uint8_t[]>(bytes));
+  }
+  base::ThreadPool pool;
+  pool.parallel_for(todo.size(), 1, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Weight& w = *todo[i];
+      uint8_t* bytes = arranged_[first + i].get();
+      kernels::arrange_weights(w.layout, w.type, w.data, w.rows, w.cols, bytes);
+      base::release_pages(w.data, w.bytes());
+      w.data = bytes;
+    }
+  });
 }
 
 Weight Model::weight(const std::string& name, int64_t rows, int64_t cols) const {

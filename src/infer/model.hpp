@@ -2,10 +2,10 @@
 // A Qwen2 or llama model for inference, from a GGUF file or from a Hugging
 // Face directory (config.json and safetensors, as `josi merge` writes it):
 // the hyperparameters from the metadata or config, and views of every weight
-// in the files' memory maps (never copied; F32, F16 and BF16 safetensors are
-// engine types as they are). All shapes, types and metadata are checked when
-// the model opens, so a bad file fails before any work starts. Where the
-// active path multiplies a layout other than the file's faster (Q4_K layer
+// in the files' memory maps (F32, F16 and BF16 safetensors are engine types
+// as they are). All shapes, types and metadata are checked when the model
+// opens, so a bad file fails before any work starts. Where the active path
+// multiplies a layout other than the file's faster (Q4_K and Q6_K layer
 // matrices on AVX-512), those matrices are rearranged once at load and
 // their file pages dropped, so memory stays one copy of the weights.
 #include <cstdint>
@@ -101,7 +101,7 @@ class Model {
   void read_weights();
   std::optional<TensorRef> tensor(const std::string& name) const;  // by its GGUF name
   Weight weight(const std::string& name, int64_t rows, int64_t cols) const;
-  void arrange_for_active_path(Weight& w);
+  void arrange_for_active_path();
   std::vector<float> vector(const std::string& name, int64_t n, bool required = true) const;
 
   std::filesystem::path path_;

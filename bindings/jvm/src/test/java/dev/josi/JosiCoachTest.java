@@ -224,9 +224,12 @@ class JosiCoachTest {
     });
     turning.start();
     assertTrue(streaming.await(60, TimeUnit.SECONDS));
-    second.close(); // returns once the turn has ended
+    second.close(); // returns once the native turn has ended
+    // The Java thread still unwinds from the native call and stores its
+    // exception; a turn left running would stream for seconds more (200
+    // pieces, 20 ms each).
+    turning.join(1000);
     assertFalse(turning.isAlive());
-    turning.join();
     assertTrue(turnError.get() instanceof JosiException, String.valueOf(turnError.get()));
     assertSame(JosiException.Status.CANCELLED, ((JosiException) turnError.get()).status());
     second.close();
