@@ -12,15 +12,15 @@ using quant::detail::BlockQ6_K;
 
 namespace {
 
-// Row r's block b of a row-layout matrix, and of a grouped one's group block.
+// Row r's block b of a row-layout matrix.
 template <class Block>
-Block row_block(const uint8_t *w, int64_t k, int64_t r, int64_t b) {
+Block row_block(const uint8_t* w, int64_t k, int64_t r, int64_t b) {
   Block blk;
   std::memcpy(&blk, w + (r * (k / 256) + b) * static_cast<int64_t>(sizeof blk), sizeof blk);
   return blk;
 }
 
-void to_group(const BlockQ4_K &blk, int r, Q4KGroupBlock &group) {
+void to_group(const BlockQ4_K& blk, int r, Q4KGroupBlock& group) {
   group.d[r] = blk.d;
   group.dmin[r] = blk.dmin;
   for (int s = 0; s < 8; ++s) {
@@ -33,7 +33,7 @@ void to_group(const BlockQ4_K &blk, int r, Q4KGroupBlock &group) {
     for (int g = 0; g < 8; ++g) std::memcpy(group.qs[c][g][r], blk.qs + 32 * c + 4 * g, 4);
 }
 
-BlockQ4_K from_group(const Q4KGroupBlock &group, int r) {
+BlockQ4_K from_group(const Q4KGroupBlock& group, int r) {
   BlockQ4_K blk;
   blk.d = group.d[r];
   blk.dmin = group.dmin[r];
@@ -58,7 +58,7 @@ Q6Bits q6_bits(int i) {
   return {64 * h + l + 32 * (g % 2), 4 * (g / 2), 32 * h + l, 2 * g};
 }
 
-void to_group(const BlockQ6_K &blk, int r, Q6KGroupBlock &group) {
+void to_group(const BlockQ6_K& blk, int r, Q6KGroupBlock& group) {
   group.d[r] = blk.d;
   for (int j = 0; j < 16; ++j) group.scales[j][r] = blk.scales[j];
   for (int j = 0; j < 16; ++j) std::memset(group.qh[j][r], 0, 4);
@@ -66,13 +66,13 @@ void to_group(const BlockQ6_K &blk, int r, Q6KGroupBlock &group) {
     const Q6Bits at = q6_bits(i);
     const int low = (blk.ql[at.low] >> at.low_shift) & 15, high = (blk.qh[at.high] >> at.high_shift) & 3;
     const int j = i / 16, w = i % 16;
-    uint8_t &ql = group.ql[j][w / 8][r][w % 4];
+    uint8_t& ql = group.ql[j][w / 8][r][w % 4];
     ql = static_cast<uint8_t>(w % 8 < 4 ? (ql & 0xf0) | low : (ql & 0x0f) | low << 4);
     group.qh[j][r][w % 4] = static_cast<uint8_t>(group.qh[j][r][w % 4] | high << (2 * (w / 4)));
   }
 }
 
-BlockQ6_K from_group(const Q6KGroupBlock &group, int r) {
+BlockQ6_K from_group(const Q6KGroupBlock& group, int r) {
   BlockQ6_K blk{};
   blk.d = group.d[r];
   for (int j = 0; j < 16; ++j) blk.scales[j] = group.scales[j][r];
@@ -88,17 +88,17 @@ BlockQ6_K from_group(const Q6KGroupBlock &group, int r) {
 }
 
 template <class Block, class Group>
-void pack(const uint8_t *w, int64_t rows, int64_t k, uint8_t *out) {
-  auto *group = reinterpret_cast<Group *>(out);
+void pack(const uint8_t* w, int64_t rows, int64_t k, uint8_t* out) {
+  auto* group = reinterpret_cast<Group*>(out);
   for (int64_t g = 0; g < rows / kGroupRows; ++g)
     for (int64_t b = 0; b < k / 256; ++b, ++group)
       for (int r = 0; r < kGroupRows; ++r) to_group(row_block<Block>(w, k, g * kGroupRows + r, b), r, *group);
 }
 
 template <class Block, class Group>
-void unpack(const uint8_t *packed, int64_t k, int64_t row, uint8_t *out) {
+void unpack(const uint8_t* packed, int64_t k, int64_t row, uint8_t* out) {
   const int64_t nb = k / 256;
-  const auto *group = reinterpret_cast<const Group *>(packed) + row / kGroupRows * nb;
+  const auto* group = reinterpret_cast<const Group*>(packed) + row / kGroupRows * nb;
   for (int64_t b = 0; b < nb; ++b) {
     const Block blk = from_group(group[b], static_cast<int>(row % kGroupRows));
     std::memcpy(out + b * static_cast<int64_t>(sizeof blk), &blk, sizeof blk);
@@ -117,14 +117,14 @@ uint64_t row_groups_bytes(GgmlType type, int64_t rows, int64_t k) {
   return static_cast<uint64_t>(rows / kGroupRows) * static_cast<uint64_t>(k / 256) * block;
 }
 
-void pack_row_groups(GgmlType type, const uint8_t *w, int64_t rows, int64_t k, uint8_t *out) {
+void pack_row_groups(GgmlType type, const uint8_t* w, int64_t rows, int64_t k, uint8_t* out) {
   if (type == GgmlType::Q4_K)
     pack<BlockQ4_K, Q4KGroupBlock>(w, rows, k, out);
   else
     pack<BlockQ6_K, Q6KGroupBlock>(w, rows, k, out);
 }
 
-void unpack_group_row(GgmlType type, const uint8_t *packed, int64_t k, int64_t row, uint8_t *out) {
+void unpack_group_row(GgmlType type, const uint8_t* packed, int64_t k, int64_t row, uint8_t* out) {
   if (type == GgmlType::Q4_K)
     unpack<BlockQ4_K, Q4KGroupBlock>(packed, k, row, out);
   else

@@ -45,9 +45,9 @@ bool fits_row_groups(formats::GgmlType type, int64_t rows, int64_t k);
 // Bytes of a rows × k matrix in groups.
 uint64_t row_groups_bytes(formats::GgmlType type, int64_t rows, int64_t k);
 // The row-layout matrix `w` (rows × k) -> groups at `out`.
-void pack_row_groups(formats::GgmlType type, const uint8_t *w, int64_t rows, int64_t k, uint8_t *out);
+void pack_row_groups(formats::GgmlType type, const uint8_t* w, int64_t rows, int64_t k, uint8_t* out);
 // Row `row` of a grouped matrix back in the type's blocks: the bytes it was
 // packed from.
-void unpack_group_row(formats::GgmlType type, const uint8_t *packed, int64_t k, int64_t row, uint8_t *out);
+void unpack_group_row(formats::GgmlType type, const uint8_t* packed, int64_t k, int64_t row, uint8_t* out);
 
 }  // namespace josi::kernels::detail
