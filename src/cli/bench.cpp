@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "infer/benchmark.hpp"
@@ -15,7 +16,7 @@ namespace josi::cli {
 
 void register_bench(CLI::App& app) {
   struct Options {
-    std::string model;
+    std::string model, adapter;
     infer::BenchOptions bench;
     size_t threads = 0;
     bool json = false;
@@ -27,17 +28,20 @@ void register_bench(CLI::App& app) {
   cmd->add_option(flag("tg"), o->bench.tg, "Tokens generated one at a time")->capture_default_str();
   cmd->add_option(flag("repetitions"), o->bench.repetitions, "Runs of each; the median is reported")->capture_default_str();
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
+  cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
   cmd->add_flag(flag("json"), o->json, "Print one JSON object instead of the table");
   cmd->callback([o] {
     infer::Model model(o->model);
+    const auto adapter = open_adapter(o->adapter, model);
     base::ThreadPool pool(o->threads);
-    const auto r = infer::run_benchmark(model, pool, o->bench);
+    const auto r = infer::run_benchmark(model, pool, o->bench, adapter.get());
     const auto file_bytes = model.file_bytes();
     if (o->json) {
       json::Json j{{"model", o->model},
                    {"isa", kernels::isa_name(kernels::active_isa())},
                    {"threads", pool.size()},
                    {"file_bytes", file_bytes},
+                   {"adapter_bytes", adapter ? adapter->bytes() : 0},
                    {"pp", o->bench.pp},
                    {"pp_tokens_per_s", r.pp_tokens_per_s},
                    {"tg", o->bench.tg},

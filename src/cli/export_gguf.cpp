@@ -1,6 +1,8 @@
-// josi export-gguf: the seed's "convert_hf_to_gguf.py MERGED --outfile F --outtype f16".
+// josi export-gguf: the seed's "convert_hf_to_gguf.py MERGED --outfile F --outtype f16",
+// and with --lora an adapter directory as a GGUF LoRA adapter ("convert_lora_to_gguf.py").
 #include <iostream>
 
+#include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "quant/hf_to_gguf.hpp"
@@ -12,18 +14,36 @@ void register_export_gguf(CLI::App& app) {
   auto outfile = std::make_shared<std::string>();
   auto outtype = std::make_shared<std::string>("f16");
   auto opts = std::make_shared<quant::ExportOptions>();
-  auto* cmd = app.add_subcommand("export-gguf", "Convert a Hugging Face Qwen2/llama directory to GGUF");
-  cmd->add_option("model_dir", *model_dir, "Merged model directory (config.json, *.safetensors, tokenizer.json)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  auto lora = std::make_shared<quant::LoraExportOptions>();
+  auto lora_dir = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("export-gguf", "Convert a Hugging Face Qwen2/llama directory, or a LoRA adapter, to GGUF");
+  auto* model_opt = cmd->add_option("model_dir", *model_dir, "Merged model directory (config.json, *.safetensors, tokenizer.json)")
+                        ->check(CLI::ExistingDirectory);
+  auto* lora_opt = cmd->add_option(flag("lora"), *lora_dir, "A PEFT LoRA adapter directory, written as a GGUF LoRA adapter")
+                       ->check(CLI::ExistingDirectory)
+                       ->excludes(model_opt);
+  cmd->add_option(flag("base"), lora->base, "With --lora: the base model directory (default: the adapter's base_model_name_or_path)")
+      ->check(CLI::ExistingDirectory)
+      ->needs(lora_opt);
   cmd->add_option(flag("outfile"), *outfile, "Output .gguf file")->required();
-  cmd->add_option(flag("outtype"), *outtype, "f32, f16, bf16 or q8_0")
+  cmd->add_option(flag("outtype"), *outtype, "f32, f16, bf16 or q8_0 (an adapter: f32 or f16)")
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option(flag("name"), opts->name, "general.name (default: the directory name)");
-  cmd->callback([model_dir, outfile, outtype, opts] {
-    opts->outtype = *formats::ggml_type_from_name(*outtype);
-    auto s = quant::export_gguf(*model_dir, *outfile, *opts);
+  cmd->callback([model_dir, outfile, outtype, opts, lora, lora_dir] {
+    const auto type = *formats::ggml_type_from_name(*outtype);
+    quant::ExportSummary s;
+    if (!lora_dir->empty()) {
+      lora->outtype = type;
+      lora->name = opts->name;
+      s = quant::export_lora_gguf(*lora_dir, *outfile, *lora);
+      std::cout << "export-gguf: " << s.architecture << " LoRA adapter, " << s.tensors << " tensors, " << s.parameters
+                << " parameters -> " << *outfile << " (" << s.bytes << " bytes)\n";
+      return;
+    }
+    if (model_dir->empty()) throw Error("export-gguf: give a model directory or --lora DIR", ExitCode::usage);
+    opts->outtype = type;
+    s = quant::export_gguf(*model_dir, *outfile, *opts);
     std::cout << "export-gguf: " << s.architecture << ", " << s.tensors << " tensors, " << s.parameters
               << " parameters -> " << *outfile << " (" << s.bytes << " bytes)\n";
   });

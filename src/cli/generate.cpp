@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "data/chat_example.hpp"
@@ -18,7 +19,7 @@ namespace josi::cli {
 namespace {
 
 struct Options {
-  std::string model, prompt, messages, system;
+  std::string model, prompt, messages, system, adapter;
   bool raw = false, greedy = false;
   infer::GenerateOptions generate;
   std::vector<std::string> stops;
@@ -85,6 +86,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens (prompt + answer)")->capture_default_str();
   cmd->add_option(flag("stop"), o->stops, "A token that ends the answer (repeatable; default <|im_end|>, <|endoftext|>)");
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
+  cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
   cmd->add_option(flag("draft_tokens"), o->generate.draft_tokens,
                   "Speculation: most tokens drafted from the prompt per pass (the same answer); 0 = off")
       ->capture_default_str()
@@ -94,6 +96,7 @@ void register_generate(CLI::App& app) {
     o->generate.sampling.seed = o->seed ? *o->seed : std::random_device{}();
     o->generate.sampling.check();
     infer::Model model(o->model);
+    const auto adapter = open_adapter(o->adapter, model);
     const auto tokenizer = text::Tokenizer::load(o->model);
     for (const auto& stop : o->stops) {
       const auto id = tokenizer.token_id(stop);
@@ -102,7 +105,7 @@ void register_generate(CLI::App& app) {
     }
     const auto prompt = prompt_tokens(*o, tokenizer);
     base::ThreadPool pool(o->threads);
-    infer::Context context(model, pool, o->n_ctx);
+    infer::Context context(model, pool, o->n_ctx, adapter.get());
     const auto result = infer::generate(context, tokenizer, prompt, o->generate, [](std::string_view piece) {
       std::cout << piece << std::flush;
     });

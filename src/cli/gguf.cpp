@@ -6,7 +6,11 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "base/error.hpp"
 #include "base/utf8.hpp"
@@ -134,6 +138,29 @@ std::string dims_text(const std::vector<uint64_t>& dims) {
   return out + "]";
 }
 
+// For a LoRA adapter file: what it adapts, its ranks and scale, in a line.
+std::optional<std::string> lora_summary(const formats::GgufFile& f) {
+  const auto text = [&](const char* key) {
+    const auto* v = f.find(key);
+    return v && v->type == GgufValueType::STRING ? v->as_string(key) : std::string();
+  };
+  if (text("general.type") != "adapter" || text("adapter.type") != "lora") return std::nullopt;
+  std::set<uint64_t> ranks;
+  size_t projections = 0;
+  for (const auto& t : f.tensors()) {
+    const std::string suffix = ".lora_a";
+    if (t.name.size() <= suffix.size() || t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    ++projections;
+    if (t.dims.size() == 2) ranks.insert(t.dims[1]);
+  }
+  std::string rank;
+  for (uint64_t r : ranks) rank += (rank.empty() ? "" : "/") + std::to_string(r);
+  const auto* alpha = f.find("adapter.lora.alpha");
+  const std::string alpha_text = alpha && alpha->type == GgufValueType::F32 ? fmt::format("{:g}", alpha->as_float("alpha")) : "missing";
+  return fmt::format("LoRA adapter for {}: {} adapted projections, rank {}, alpha {}", text("general.architecture"),
+                     projections, rank.empty() ? "-" : rank, alpha_text);
+}
+
 void info(const std::string& path, bool as_json, bool with_tensors) {
   GgufFile f(path);
   uint64_t parameters = 0, bytes = 0;
@@ -159,6 +186,7 @@ void info(const std::string& path, bool as_json, bool with_tensors) {
       metadata[base::valid_utf8(key)] = entry;
     }
     out["metadata"] = metadata;
+    if (const auto adapter = lora_summary(f)) out["adapter"] = *adapter;
     if (with_tensors) {
       Json list = Json::array();
       for (size_t i = 0; i < f.tensors().size(); ++i) {
@@ -220,6 +248,7 @@ void info(const std::string& path, bool as_json, bool with_tensors) {
     }
   }
   o << "total: " << f.tensors().size() << " tensors, " << parameters << " parameters, " << bytes << " bytes\n";
+  if (const auto adapter = lora_summary(f)) o << *adapter << "\n";
   std::cout << o.str();
 }
 

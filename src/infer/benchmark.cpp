@@ -65,20 +65,21 @@ double measure_copy_bandwidth(base::ThreadPool& pool) {
   return 2.0 * static_cast<double>(kBandwidthBytes) / seconds;
 }
 
-BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options) {
+BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options,
+                          const Adapter* adapter) {
   if (options.pp < 0 || options.tg < 0 || options.pp + options.tg == 0) {
     throw Error("bench: --pp and --tg must be >= 0 and not both 0", ExitCode::usage);
   }
   if (options.repetitions < 1) throw Error("bench: --repetitions must be >= 1", ExitCode::usage);
   const int64_t n_ctx = std::max<int64_t>({options.pp, options.tg, 1});
-  Context context(model, pool, n_ctx);
+  Context context(model, pool, n_ctx, adapter);
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> any_token(0, static_cast<int32_t>(model.hparams().n_vocab - 1));
   std::vector<int32_t> tokens(static_cast<size_t>(n_ctx));
   for (auto& t : tokens) t = any_token(rng);
 
   BenchResult result;
-  result.bytes_per_token = model.bytes_per_token();
+  result.bytes_per_token = model.bytes_per_token() + (adapter ? adapter->bytes() : 0);
   result.kv_bytes = context.kv_bytes();
   context.eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
   std::vector<double> pp, tg;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.hpp"
+#include "infer/adapter.hpp"
 #include "infer/model.hpp"
 
 namespace josi::infer {
@@ -35,6 +36,8 @@ struct BenchResult {
 double measure_read_bandwidth(base::ThreadPool& pool);
 double measure_copy_bandwidth(base::ThreadPool& pool);
 
-BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options);
+// `adapter` (may be null) is applied on `model`; its bytes count as read by every token.
+BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options,
+                          const Adapter* adapter = nullptr);
 
 }  // namespace josi::infer

@@ -17,8 +17,8 @@ namespace {
 constexpr int64_t kMaxBatch = 512;
 
 void matmul(base::ThreadPool& pool, const Weight& w, const float* x, int64_t n, float* y,
-            kernels::MatmulScratch& scratch) {
-  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch, w.layout);
+            kernels::MatmulScratch& scratch, const kernels::LowRankTerm* term = nullptr) {
+  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch, w.layout, term);
 }
 
 void add_bias(float* y, const std::vector<float>& bias, int64_t n) {
@@ -31,11 +31,15 @@ void add_bias(float* y, const std::vector<float>& bias, int64_t n) {
 
 }  // namespace
 
-Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx)
+Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter)
     : model_(model),
+      adapter_(adapter),
       pool_(pool),
       cache_(model.hparams().n_layer, n_ctx, model.hparams().n_head_kv * model.hparams().head_dim) {
   if (n_ctx <= 0) throw Error(fmt::format("context size {} must be positive", n_ctx), ExitCode::usage);
+  if (adapter && &adapter->base() != &model)
+    throw Error(fmt::format("{}: the adapter was opened for another model than {}", adapter->path().string(),
+                            model.path().string()));
 }
 
 void Context::set_n_past(int64_t n) {
@@ -44,7 +48,7 @@ void Context::set_n_past(int64_t n) {
 }
 
 void Context::release_buffers() {
-  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &rope_cos_, &rope_sin_}) {
+  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &lora_u_, &rope_cos_, &rope_sin_}) {
     v->clear();
     v->shrink_to_fit();
   }
@@ -65,6 +69,7 @@ void Context::reserve(int64_t n) {
   v_.resize(size(h.n_head_kv * h.head_dim));
   g_.resize(size(h.n_ff));
   u_.resize(size(h.n_ff));
+  if (adapter_) lora_u_.resize(size(adapter_->max_group_rank()));
   rope_cos_.resize(size(h.head_dim / 2));
   rope_sin_.resize(size(h.head_dim / 2));
   reserved_ = n;
@@ -113,10 +118,12 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
 
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const auto& l = model_.layers()[static_cast<size_t>(il)];
+    const AdapterLayer* al = adapter_ ? &adapter_->layers()[static_cast<size_t>(il)] : nullptr;
     for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * embd], l.attn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    matmul(pool_, l.wq, xn_.data(), n, q_.data(), scratch_);
-    matmul(pool_, l.wk, xn_.data(), n, k_.data(), scratch_);
-    matmul(pool_, l.wv, xn_.data(), n, v_.data(), scratch_);
+    Terms terms = low_rank(al ? &al->attention_in : nullptr, xn_.data(), n);
+    matmul(pool_, l.wq, xn_.data(), n, q_.data(), scratch_, terms[0]);
+    matmul(pool_, l.wk, xn_.data(), n, k_.data(), scratch_, terms[1]);
+    matmul(pool_, l.wv, xn_.data(), n, v_.data(), scratch_, terms[2]);
     add_bias(q_.data(), l.bq, n);
     add_bias(k_.data(), l.bk, n);
     add_bias(v_.data(), l.bv, n);
@@ -129,14 +136,17 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
       kernels::f32_to_f16(&v_[t * kv_dim], cache_.v(il, n_past_ + t), kv_dim);
     }
     attention(il, n);
-    matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_);
+    terms = low_rank(al ? &al->attention_out : nullptr, attn_.data(), n);
+    matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_, terms[0]);
     for (int64_t i = 0; i < n * embd; ++i) x_[i] += xn_[i];
 
     for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * embd], l.ffn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    matmul(pool_, l.gate, xn_.data(), n, g_.data(), scratch_);
-    matmul(pool_, l.up, xn_.data(), n, u_.data(), scratch_);
+    terms = low_rank(al ? &al->ffn_in : nullptr, xn_.data(), n);
+    matmul(pool_, l.gate, xn_.data(), n, g_.data(), scratch_, terms[0]);
+    matmul(pool_, l.up, xn_.data(), n, u_.data(), scratch_, terms[1]);
     swiglu(g_.data(), u_.data(), n * h.n_ff);
-    matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_);
+    terms = low_rank(al ? &al->ffn_out : nullptr, g_.data(), n);
+    matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_, terms[0]);
     for (int64_t i = 0; i < n * embd; ++i) x_[i] += xn_[i];
   }
   n_past_ += n;
@@ -148,6 +158,21 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
     rms_norm(&x_[t * embd], model_.output_norm().data(), &xn_[(t - first) * embd], embd, h.rms_eps);
   }
   matmul(pool_, model_.output(), xn_.data(), rows, logits_out, scratch_);
+}
+
+Context::Terms Context::low_rank(const AdapterGroup* group, const float* x, int64_t n) {
+  Terms out;
+  if (!group || !group->a) return out;
+  float* u = lora_u_.data();
+  kernels::matmul(pool_, group->type, group->a, group->rank, group->cols, x, n, u, group->rank, scratch_);
+  for (size_t o = 0; o < out.terms.size(); ++o) {
+    const AdaptedOutput& a = group->outputs[o];
+    if (!a.b) continue;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t j = a.offset; j < a.offset + a.rank; ++j) u[t * group->rank + j] *= a.scale;
+    out.terms[o] = {group->type, a.b, a.rank, u + a.offset, group->rank};
+  }
+  return out;
 }
 
 // Causal attention of the batch's queries (positions n_past..n_past+n-1) over

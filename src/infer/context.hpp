@@ -2,11 +2,13 @@
 // One conversation's state on a model: the KV cache and the working buffers
 // of the forward pass. eval() runs a batch of tokens (a whole prompt, or one
 // generated token) at the next positions and returns their logits.
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "base/thread_pool.hpp"
+#include "infer/adapter.hpp"
 #include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 #include "kernels/matmul.hpp"
@@ -18,10 +20,13 @@ enum class Logits { last, all };
 class Context {
  public:
   // `n_ctx`: the context cap (positions the KV cache holds). `pool` runs every
-  // parallel operation and must outlive the context.
-  Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx);
+  // parallel operation and must outlive the context. `adapter` (may be null;
+  // it must outlive the context and be for `model`) is applied to every
+  // adapted projection.
+  Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter = nullptr);
 
   const Model& model() const { return model_; }
+  const Adapter* adapter() const { return adapter_; }
   int64_t n_ctx() const { return cache_.n_ctx(); }
   int64_t n_past() const { return n_past_; }
   uint64_t kv_bytes() const { return cache_.bytes(); }
@@ -51,15 +56,23 @@ class Context {
   // Logits of the batch's positions [first, n) into logits_out (none when null).
   void eval_batch(std::span<const int32_t> tokens, int64_t first, float* logits_out);
   void attention(int64_t layer, int64_t n);
+  // The adapter's terms for the outputs of `group` on the batch's input x:
+  // u = A·x into lora_u_, each output's columns scaled by its alpha / rank.
+  struct Terms {
+    std::array<kernels::LowRankTerm, 3> terms;
+    const kernels::LowRankTerm* operator[](size_t i) const { return terms[i].b ? &terms[i] : nullptr; }
+  };
+  Terms low_rank(const AdapterGroup* group, const float* x, int64_t n);
   void reserve(int64_t n);
 
   const Model& model_;
+  const Adapter* adapter_;
   base::ThreadPool& pool_;
   KvCache cache_;
   int64_t n_past_ = 0;
   kernels::MatmulScratch scratch_;
   // Working buffers, [tokens × width] row-major, sized for the largest batch.
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, rope_cos_, rope_sin_, logits_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, lora_u_, rope_cos_, rope_sin_, logits_;
   int64_t reserved_ = 0;
 };
 

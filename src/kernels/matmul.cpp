@@ -1,5 +1,6 @@
 #include "kernels/matmul.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -103,6 +104,33 @@ void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
                 std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row groups");
 }
 
+// Adds `term` to rows [r0, r1) of y, one block of rows and up to kTermTokens
+// tokens at a time through a buffer on the stack: the float kernel writes
+// B·u there and the sum goes into y.
+constexpr int64_t kTermTokens = 64;
+
+void add_low_rank(const LowRankTerm& term, GemmFn gemm, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
+  float sums[kTermTokens * kRowBlock];
+  const size_t b_row = *formats::ggml_row_bytes(term.type, static_cast<uint64_t>(term.rank));
+  for (int64_t r = r0; r < r1; r += kRowBlock) {
+    const int64_t rows = std::min(kRowBlock, r1 - r);
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTermTokens) {
+      detail::GemmArgs args;
+      args.w = static_cast<const uint8_t*>(term.b) + static_cast<size_t>(r) * b_row;
+      args.row_bytes = b_row;
+      args.k = term.rank;
+      args.x = reinterpret_cast<const uint8_t*>(term.u + t0 * term.ldu);
+      args.x_stride = static_cast<size_t>(term.ldu) * sizeof(float);
+      args.n_tokens = std::min(kTermTokens, n_tokens - t0);
+      args.y = sums;
+      args.ldy = kRowBlock;
+      gemm(args, 0, rows);
+      for (int64_t t = 0; t < args.n_tokens; ++t)
+        for (int64_t i = 0; i < rows; ++i) y[(t0 + t) * ldy + r + i] += sums[t * kRowBlock + i];
+    }
+  }
+}
+
 }  // namespace
 
 WeightLayout best_layout(GgmlType type, int64_t rows, int64_t k) {
@@ -125,10 +153,18 @@ void arrange_weights(WeightLayout layout, GgmlType type, const void* w, int64_t 
 }
 
 void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
-            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout) {
+            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout,
+            const LowRankTerm* term) {
   const auto info = formats::ggml_type_info(type);
   const MatmulKernels& kernels = *detail::matmul_kernels(active_isa());
   TypeKernel kernel = kernel_for(kernels, type);
+  GemmFn term_gemm = nullptr;
+  if (term) {
+    if (term->type != GgmlType::F32 && term->type != GgmlType::F16)
+      throw Error("matmul: a low-rank term must be F32 or F16, not " + std::string(formats::ggml_type_info(term->type).name));
+    if (term->rank <= 0 || term->ldu < term->rank) throw Error("matmul: a low-rank term needs 0 < rank <= ldu");
+    term_gemm = kernel_for(kernels, term->type).gemm;
+  }
   if (!kernel.gemm) throw Error("matmul: cannot multiply weights of type " + std::string(info.name));
   if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)
     throw Error("matmul: row length " + std::to_string(k) + " is not a positive multiple of " + std::string(info.name) +
@@ -168,7 +204,9 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   pool.parallel_for(static_cast<size_t>(blocks), 1, [&](size_t begin, size_t end) {
     const int64_t r1 = static_cast<int64_t>(end) * kRowBlock;
-    kernel.gemm(args, static_cast<int64_t>(begin) * kRowBlock, r1 < rows ? r1 : rows);
+    const int64_t r0 = static_cast<int64_t>(begin) * kRowBlock, r_end = r1 < rows ? r1 : rows;
+    kernel.gemm(args, r0, r_end);
+    if (term) add_low_rank(*term, term_gemm, r0, r_end, n_tokens, y, ldy);
   });
 }
 

@@ -33,12 +33,27 @@ struct MatmulScratch {
   std::vector<uint8_t> activations;
 };
 
-// y[t * ldy + r] = sum_i W[r][i] * x[t * k + i]  for r < rows, t < n_tokens.
+// A low-rank term a product adds to its rows: y[t * ldy + r] += sum_j
+// B[r][j] * u[t * ldu + j], with B `rows` rows of `rank` F32 or F16
+// weights. A LoRA adapter's second factor (u = scale · A·x) rides on its
+// base projection this way, computed in the same tasks as the rows it adds
+// to, so an adapter adds no synchronisation of its own to the product.
+struct LowRankTerm {
+  formats::GgmlType type = formats::GgmlType::F32;
+  const void* b = nullptr;
+  int64_t rank = 0;
+  const float* u = nullptr;
+  int64_t ldu = 0;
+};
+
+// y[t * ldy + r] = sum_i W[r][i] * x[t * k + i]  for r < rows, t < n_tokens,
+// plus `term` when one is given.
 // W is `rows` contiguous rows of `k` weights of `type` (ggml_row_bytes(type, k)
 // bytes each), or arranged in `layout`. Uses active_isa(). Throws
 // josi::Error for a type it cannot multiply, a k that is not a multiple of
 // the type's block size, or a layout that does not fit the type and shape.
 void matmul(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
-            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout = WeightLayout::rows);
+            int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout = WeightLayout::rows,
+            const LowRankTerm* term = nullptr);
 
 }  // namespace josi::kernels

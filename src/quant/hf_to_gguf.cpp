@@ -9,6 +9,7 @@
 #include "base/progress.hpp"
 #include "formats/gguf.hpp"
 #include "formats/hf_config.hpp"
+#include "formats/peft_adapter.hpp"
 #include "formats/safetensors.hpp"
 #include "formats/tensor_names.hpp"
 #include "json/json.hpp"
@@ -194,6 +195,32 @@ void add_tokenizer(formats::GgufWriter& w, const fs::path& dir, const ModelConfi
     w.set("tokenizer.chat_template", GgufValue::string(it->get<std::string>()));
 }
 
+// Declares `p`'s tensor in `type`; its bytes are produced when the file is written.
+void add_planned(formats::GgufWriter& w, const Planned& p, GgmlType type, base::Progress* progress) {
+  std::vector<uint64_t> dims(p.hf_shape.rbegin(), p.hf_shape.rend());  // GGUF: row length first
+  w.add_tensor(p.gguf_name, dims, type, [&p, type, dims, progress](std::string& out) {
+    std::vector<float> values = load_f32(p);
+    const uint64_t row = dims[0];
+    const size_t row_bytes = *formats::ggml_row_bytes(type, row);
+    const size_t rows = values.size() / row;
+    const size_t start = out.size();
+    out.resize(start + rows * row_bytes);
+    for (size_t r = 0; r < rows; ++r)
+      quantize_row(type, values.data() + r * row, out.data() + start + r * row_bytes, static_cast<int64_t>(row));
+    if (progress) progress->advance(1, p.gguf_name);
+  });
+}
+
+// The base's shape, so a reader can tell an adapter for another base before
+// comparing tensors.
+void add_base_shape(formats::GgufWriter& w, const std::string& a, const ModelConfig& config) {
+  w.set(a + ".block_count", GgufValue::u32(static_cast<uint32_t>(config.num_hidden_layers)));
+  w.set(a + ".embedding_length", GgufValue::u32(static_cast<uint32_t>(config.hidden_size)));
+  w.set(a + ".feed_forward_length", GgufValue::u32(static_cast<uint32_t>(config.intermediate_size)));
+  w.set(a + ".attention.head_count", GgufValue::u32(static_cast<uint32_t>(config.num_attention_heads)));
+  w.set(a + ".attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(config.num_key_value_heads)));
+}
+
 }  // namespace
 
 ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, const ExportOptions& options) {
@@ -213,11 +240,7 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   w.set("general.file_type", GgufValue::u32(file_type));
   if (options.outtype == GgmlType::Q8_0) w.set("general.quantization_version", GgufValue::u32(2));
   w.set(a + ".context_length", GgufValue::u32(static_cast<uint32_t>(config.max_position_embeddings)));
-  w.set(a + ".embedding_length", GgufValue::u32(static_cast<uint32_t>(config.hidden_size)));
-  w.set(a + ".block_count", GgufValue::u32(static_cast<uint32_t>(config.num_hidden_layers)));
-  w.set(a + ".feed_forward_length", GgufValue::u32(static_cast<uint32_t>(config.intermediate_size)));
-  w.set(a + ".attention.head_count", GgufValue::u32(static_cast<uint32_t>(config.num_attention_heads)));
-  w.set(a + ".attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(config.num_key_value_heads)));
+  add_base_shape(w, a, config);
   w.set(a + ".rope.freq_base", GgufValue::f32(static_cast<float>(config.rope_theta)));
   w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(config.rms_norm_eps)));
   if (a == "llama") {
@@ -232,20 +255,90 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   std::unique_ptr<base::Progress> progress;
   if (options.progress) progress = std::make_unique<base::Progress>("export-gguf", plan.size(), "tensors");
   for (const Planned& p : plan) {
-    std::vector<uint64_t> dims(p.hf_shape.rbegin(), p.hf_shape.rend());  // GGUF: row length first
-    const GgmlType type = tensor_type(p, options.outtype);
     summary.parameters += static_cast<uint64_t>(p.source->numel());
-    w.add_tensor(p.gguf_name, dims, type, [&p, type, dims, &progress](std::string& out) {
-      std::vector<float> values = load_f32(p);
-      const uint64_t row = dims[0];
-      const size_t row_bytes = *formats::ggml_row_bytes(type, row);
-      const size_t rows = values.size() / row;
-      const size_t start = out.size();
-      out.resize(start + rows * row_bytes);
-      for (size_t r = 0; r < rows; ++r)
-        quantize_row(type, values.data() + r * row, out.data() + start + r * row_bytes, static_cast<int64_t>(row));
-      if (progress) progress->advance(1, p.gguf_name);
-    });
+    add_planned(w, p, tensor_type(p, options.outtype), progress.get());
+  }
+  w.write(outfile);
+  if (progress) progress->done();
+  summary.bytes = fs::file_size(outfile);
+  return summary;
+}
+
+}  // namespace josi::quant
+
+namespace josi::quant {
+
+namespace {
+
+// PEFT module -> GGUF projection, and the heads of llama's Q/K permutation.
+struct AdaptedModule {
+  const char* peft;
+  const char* gguf;
+};
+constexpr AdaptedModule kModules[] = {{"q_proj", "attn_q"},      {"k_proj", "attn_k"},   {"v_proj", "attn_v"},
+                                      {"o_proj", "attn_output"}, {"gate_proj", "ffn_gate"}, {"up_proj", "ffn_up"},
+                                      {"down_proj", "ffn_down"}};
+
+}  // namespace
+
+ExportSummary export_lora_gguf(const fs::path& adapter_dir, const fs::path& outfile, const LoraExportOptions& options) {
+  base::check_output_path(outfile);
+  if (options.outtype != GgmlType::F32 && options.outtype != GgmlType::F16)
+    throw Error("export-gguf --lora: --outtype must be f32 or f16 (an adapter stays at full precision)", ExitCode::usage);
+  const formats::PeftAdapter adapter(adapter_dir);
+  fs::path base = options.base;
+  if (base.empty()) {
+    base = adapter.config().base_model_name_or_path;
+    if (base.empty() || !fs::exists(base / "config.json"))
+      throw Error((adapter_dir / "adapter_config.json").string() + ": base_model_name_or_path \"" + base.string() +
+                      "\" is not a local model directory; pass --base DIR",
+                  ExitCode::usage);
+  }
+  const ModelConfig config = formats::read_model_config(base);
+  const Architecture arch = architecture_of(config, base);
+  const int64_t h = config.hidden_size, ff = config.intermediate_size, hd = config.head_dim();
+  const int64_t q_out = config.num_attention_heads * hd, kv_out = config.num_key_value_heads * hd;
+
+  formats::GgufWriter w(3);
+  const std::string& a = arch.gguf_name;
+  std::string name = options.name.empty() ? fs::absolute(adapter_dir).lexically_normal().filename().string() : options.name;
+  w.set("general.architecture", GgufValue::string(a));
+  w.set("general.type", GgufValue::string("adapter"));
+  w.set("general.name", GgufValue::string(name));
+  w.set("adapter.type", GgufValue::string("lora"));
+  w.set("adapter.lora.alpha", GgufValue::f32(static_cast<float>(adapter.config().lora_alpha)));
+  add_base_shape(w, a, config);
+
+  std::vector<Planned> plan;
+  for (const auto& pair : adapter.pairs()) {
+    const AdaptedModule* module = nullptr;
+    for (const auto& m : kModules)
+      if (pair.module == m.peft) module = &m;
+    if (!module) throw Error(adapter_dir.string() + ": the adapter adapts " + pair.module + ", which Josi's engine does not");
+    const std::string m = pair.module;
+    const int64_t in = m == "o_proj" ? q_out : m == "down_proj" ? ff : h;
+    const int64_t out = m == "q_proj" ? q_out : m == "k_proj" || m == "v_proj" ? kv_out : m == "gate_proj" || m == "up_proj" ? ff : h;
+    const int64_t r = pair.a->shape[0];
+    if (pair.layer >= config.num_hidden_layers || pair.a->shape != std::vector<int64_t>{r, in} ||
+        pair.b->shape != std::vector<int64_t>{out, r})
+      throw Error(adapter_dir.string() + ": " + pair.base_weight + "'s factors do not fit the base " + base.string() +
+                  " (an adapter for another base?)");
+    const std::string gg = "blk." + std::to_string(pair.layer) + "." + module->gguf + ".weight.";
+    const int64_t permute = !arch.permute_qk        ? 0
+                            : m == "q_proj"         ? config.num_attention_heads
+                            : m == "k_proj"         ? config.num_key_value_heads
+                                                    : 0;
+    plan.push_back({gg + "lora_a", pair.a, {r, in}, 0});
+    plan.push_back({gg + "lora_b", pair.b, {out, r}, permute});  // B's rows are the base's output rows
+  }
+  ExportSummary summary;
+  summary.architecture = a;
+  summary.tensors = plan.size();
+  std::unique_ptr<base::Progress> progress;
+  if (options.progress) progress = std::make_unique<base::Progress>("export-gguf", plan.size(), "tensors");
+  for (const Planned& p : plan) {
+    summary.parameters += static_cast<uint64_t>(p.source->numel());
+    add_planned(w, p, options.outtype, progress.get());
   }
   w.write(outfile);
   if (progress) progress->done();

@@ -2,15 +2,19 @@
 // weights): the F32 path against a plain double-precision forward pass written
 // here from the Hugging Face safetensors; every weight type's fast paths
 // against the scalar reference; batch against token-by-token; generation,
-// logits and bench through the CLI; and the bad inputs.
+// logits and bench through the CLI; LoRA adapters exported to GGUF and
+// applied at run time against their merge into the base; and the bad inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <tuple>
 
 #include "base/error.hpp"
 #include "formats/dtype.hpp"
 #include "formats/gguf.hpp"
+#include "formats/peft_adapter.hpp"
 #include "formats/safetensors.hpp"
 #include "infer/context.hpp"
 #include "infer/generator.hpp"
@@ -68,10 +72,13 @@ std::vector<kernels::Isa> supported_isas() {
   return out;
 }
 
-std::vector<float> all_logits(const fs::path& model_path, const std::vector<int32_t>& tokens, size_t threads = 2) {
+std::vector<float> all_logits(const fs::path& model_path, const std::vector<int32_t>& tokens, size_t threads = 2,
+                              const fs::path& adapter_path = {}) {
   infer::Model model(model_path);
+  std::unique_ptr<infer::Adapter> adapter;
+  if (!adapter_path.empty()) adapter = std::make_unique<infer::Adapter>(adapter_path, model);
   josi::base::ThreadPool pool(threads);
-  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()));
+  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()), adapter.get());
   const auto logits = context.eval(tokens, infer::Logits::all);
   return {logits.begin(), logits.end()};
 }
@@ -499,4 +506,205 @@ TEST_F(Inference, APromptLongerThanTheContextIsRefused) {
   auto flags = run_josi({"generate", gguf("Q8_0").string(), "--prompt", "hi", "--top-p", "0"});
   EXPECT_EQ(flags.exit_code, 2) << flags.err;
   EXPECT_EQ(run_josi({"generate", gguf("Q8_0").string()}).exit_code, 2);
+}
+
+// --- LoRA adapters at run time ------------------------------------------------
+
+namespace {
+
+// A PEFT adapter on `base` with random A and B (B is zero when training
+// starts; here it is not, so the adapter moves the logits a lot): r 8 on
+// the seven projections of both layers, alpha 16.
+void write_random_adapter(const fs::path& base, const fs::path& dir) {
+  const int64_t h = 256, ff = 512, q = 256, kv = 128, r = 8;
+  const std::vector<std::tuple<const char*, int64_t, int64_t>> modules = {
+      {"self_attn.q_proj", h, q},  {"self_attn.k_proj", h, kv}, {"self_attn.v_proj", h, kv}, {"self_attn.o_proj", q, h},
+      {"mlp.gate_proj", h, ff},    {"mlp.up_proj", h, ff},      {"mlp.down_proj", ff, h}};
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 0.05f);
+  const auto random_bytes = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = normal(rng);
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  };
+  std::vector<josi::formats::AdapterTensor> tensors;
+  for (int layer = 0; layer < 2; ++layer)
+    for (const auto& [name, in, out] : modules) {
+      const std::string key = josi::formats::peft_key_prefix("model.layers." + std::to_string(layer) + "." + name + ".weight");
+      tensors.push_back({key + ".lora_A.weight", josi::formats::DType::F32, {r, in}, random_bytes(r * in)});
+      tensors.push_back({key + ".lora_B.weight", josi::formats::DType::F32, {out, r}, random_bytes(out * r)});
+    }
+  josi::formats::LoraConfig config;
+  config.r = r;
+  config.lora_alpha = 16;
+  config.base_model_name_or_path = base.string();
+  josi::formats::write_peft_adapter(dir, config, tensors);
+}
+
+// The adapter as GGUF (`type`) and the base with it merged, as F32 GGUF.
+struct AdapterFiles {
+  fs::path adapter, merged;
+};
+AdapterFiles export_adapter(const fs::path& base, const fs::path& work, const std::string& type) {
+  AdapterFiles f{work / ("adapter-" + type + ".gguf"), work / "merged.gguf"};
+  if (!fs::exists(work / "peft")) write_random_adapter(base, work / "peft");
+  auto r = run_josi({"export-gguf", "--lora", (work / "peft").string(), "--outfile", f.adapter.string(), "--outtype", type});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (!fs::exists(f.merged)) {
+    r = run_josi({"merge", "--lora_path", (work / "peft").string(), "--output_path", (work / "merged").string(), "--dtype", "f32"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = run_josi({"export-gguf", (work / "merged").string(), "--outfile", f.merged.string(), "--outtype", "f32"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  return f;
+}
+
+}  // namespace
+
+// The keys and tensors llama.cpp's adapter loader checks (docs/architecture.md).
+TEST_F(Inference, AnExportedAdapterHasTheLayoutLlamaCppLoads) {
+  const auto dir = work() / "adapter-layout";
+  fs::create_directories(dir);
+  const auto files = export_adapter(hf(), dir, "f16");
+  josi::formats::GgufFile file(files.adapter);
+  EXPECT_EQ(file.at("general.type").as_string("t"), "adapter");
+  EXPECT_EQ(file.at("general.architecture").as_string("t"), "qwen2");
+  EXPECT_EQ(file.at("adapter.type").as_string("t"), "lora");
+  EXPECT_EQ(file.at("adapter.lora.alpha").type, josi::formats::GgufValueType::F32);
+  EXPECT_EQ(file.at("adapter.lora.alpha").as_float("t"), 16.0);
+  ASSERT_EQ(file.tensors().size(), 28u);
+  const auto* a = file.find_tensor("blk.1.attn_k.weight.lora_a");
+  const auto* b = file.find_tensor("blk.1.attn_k.weight.lora_b");
+  ASSERT_TRUE(a && b);
+  // GGUF order: lora_a [in, r] (the base's ne[0] first), lora_b [r, out].
+  EXPECT_EQ(a->dims, (std::vector<uint64_t>{256, 8}));
+  EXPECT_EQ(b->dims, (std::vector<uint64_t>{8, 128}));
+  EXPECT_EQ(a->type, josi::formats::GgmlType::F16);
+  ASSERT_TRUE(file.find_tensor("blk.0.ffn_down.weight.lora_a"));
+  EXPECT_EQ(file.find_tensor("blk.0.ffn_down.weight.lora_a")->dims, (std::vector<uint64_t>{512, 8}));
+  // Every lora tensor names a tensor of the base, as the loader requires.
+  josi::formats::GgufFile base(gguf("f32"));
+  for (const auto& t : file.tensors()) {
+    const std::string weight = t.name.substr(0, t.name.size() - std::string(".lora_a").size());
+    EXPECT_TRUE(base.find_tensor(weight)) << t.name;
+  }
+  auto r = run_josi({"gguf", "info", files.adapter.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("LoRA adapter"), std::string::npos) << r.out;
+}
+
+// y = W·x + (alpha/r)·B·(A·x) at run time equals the merged weights, on
+// every kernel path, for Qwen2 and for llama (whose Q/K rows the exporter
+// permutes in the adapter's B as in the model).
+TEST_F(Inference, ARunTimeAdapterEqualsItsMergeIntoTheBase) {
+  IsaGuard guard;
+  const auto dir = work() / "adapter-exact";
+  fs::create_directories(dir);
+  const auto files = export_adapter(hf(), dir, "f32");
+  const auto base = all_logits(gguf("f32"), kTokens);
+  const auto merged = all_logits(files.merged, kTokens);
+  EXPECT_GT(relative_difference(base, merged), 0.1);  // the adapter matters
+  for (auto isa : supported_isas()) {
+    kernels::set_active_isa(isa);
+    EXPECT_LT(relative_difference(all_logits(gguf("f32"), kTokens, 2, files.adapter), merged), 1e-4) << kernels::isa_name(isa);
+  }
+  // An F16 adapter rounds its factors only.
+  const auto f16 = export_adapter(hf(), dir, "f16");
+  EXPECT_LT(relative_difference(all_logits(gguf("f32"), kTokens, 2, f16.adapter), merged), 5e-3);
+
+  const auto llama = work() / "llama-adapter";
+  fs::create_directories(llama / "hf");
+  for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) fs::copy(hf() / f, llama / "hf" / f);
+  auto config = josi::json::Json::parse(josi::test::read_text(hf() / "config.json"));
+  config["architectures"] = {"LlamaForCausalLM"};
+  config["model_type"] = "llama";
+  josi::test::write_text(llama / "hf" / "config.json", config.dump());
+  auto r = run_josi({"export-gguf", (llama / "hf").string(), "--outfile", (llama / "base.gguf").string(), "--outtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto llama_files = export_adapter(llama / "hf", llama, "f32");
+  EXPECT_LT(relative_difference(all_logits(llama / "base.gguf", kTokens, 2, llama_files.adapter),
+                                all_logits(llama_files.merged, kTokens)),
+            1e-4);
+}
+
+// Batches stay exact with an adapter: the forced-token and speculation
+// batches rely on it, as without.
+TEST_F(Inference, WithAnAdapterOneBatchEqualsTokenByTokenBitForBit) {
+  IsaGuard guard;
+  const auto dir = work() / "adapter-batch";
+  fs::create_directories(dir);
+  const auto files = export_adapter(hf(), dir, "f16");
+  const std::vector<int32_t> tokens(kTokens.begin(), kTokens.begin() + 6);
+  for (auto isa : supported_isas()) {
+    kernels::set_active_isa(isa);
+    infer::Model model(gguf("Q4_K_M"));
+    infer::Adapter adapter(files.adapter, model);
+    josi::base::ThreadPool pool(2);
+    infer::Context batch(model, pool, 16, &adapter), single(model, pool, 16, &adapter);
+    const auto all = batch.eval(tokens, infer::Logits::all);
+    const std::vector<float> batched(all.begin(), all.end());
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const auto one = single.eval(std::span<const int32_t>(&tokens[t], 1));
+      ASSERT_TRUE(std::equal(one.begin(), one.end(), batched.begin() + static_cast<long>(t * one.size())))
+          << kernels::isa_name(isa) << " token " << t;
+    }
+  }
+}
+
+TEST_F(Inference, BadAdaptersGiveOneClearError) {
+  const auto dir = work() / "adapter-bad";
+  fs::create_directories(dir);
+  const auto files = export_adapter(hf(), dir, "f16");
+  const auto check = [&](const fs::path& adapter, const std::string& expected) {
+    auto r = run_josi({"generate", gguf("Q8_0").string(), "--adapter", adapter.string(), "--prompt", "hi", "--max-tokens", "1"});
+    EXPECT_EQ(r.exit_code, 1) << adapter;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(adapter.filename().string()), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  const auto keep_all = [](std::string&, std::vector<uint64_t>&, bool&) {};
+  const auto edited = [&](const std::string& name, const auto& tensor_edit, const auto& metadata_edit) {
+    const auto out = dir / (name + ".gguf");
+    josi::test::rewrite_gguf(files.adapter, out, tensor_edit, metadata_edit);
+    return out;
+  };
+  check(gguf("Q8_0"), "not a LoRA adapter (general.type is missing)");
+  check(edited("no-alpha", keep_all, [](auto& w) { w.remove("adapter.lora.alpha"); }), "missing adapter.lora.alpha");
+  check(edited("llama", keep_all, [](auto& w) { w.set("general.architecture", josi::formats::GgufValue::string("llama")); }),
+        "an adapter for a llama model, but the base");
+  check(edited("wide", keep_all, [](auto& w) { w.set("qwen2.embedding_length", josi::formats::GgufValue::u32(1536)); }),
+        "qwen2.embedding_length = 1536");
+  check(edited("half", [](std::string& name, auto&, bool& keep) { keep = name != "blk.0.attn_q.weight.lora_b"; }, [](auto&) {}),
+        "blk.0.attn_q.weight has lora_a but not lora_b");
+  check(edited("shape", [](std::string& name, std::vector<uint64_t>& dims, bool&) {
+          if (name == "blk.1.ffn_up.weight.lora_a") dims = {128, 16};
+        }, [](auto&) {}),
+        "blk.1.ffn_up.weight.lora_a [128, 16] and .lora_b [8, 512] do not fit the base's [256, 512]");
+  check(edited("embd", [](std::string& name, auto&, bool&) {
+          if (name == "blk.0.attn_v.weight.lora_a") name = "token_embd.weight.lora_a";
+        }, [](auto&) {}),
+        "tensor token_embd.weight.lora_a is not a LoRA factor");
+
+  // Export: an adapter config without its rank or alpha, and a base of another shape.
+  for (const char* key : {"r", "lora_alpha"}) {
+    const auto peft = dir / (std::string("no-") + key);
+    fs::create_directories(peft);
+    fs::copy(dir / "peft" / "adapter_model.safetensors", peft / "adapter_model.safetensors");
+    auto config = josi::json::Json::parse(josi::test::read_text(dir / "peft" / "adapter_config.json"));
+    config.erase(key);
+    josi::test::write_text(peft / "adapter_config.json", config.dump());
+    auto r = run_josi({"export-gguf", "--lora", peft.string(), "--outfile", (dir / "x.gguf").string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("key \"" + std::string(key) + "\": missing"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "x.gguf"));
+  }
+  const auto other = dir / "other-base";
+  fs::create_directories(other);
+  auto config = josi::json::Json::parse(josi::test::read_text(hf() / "config.json"));
+  config["intermediate_size"] = 1024;
+  josi::test::write_text(other / "config.json", config.dump());
+  auto r = run_josi({"export-gguf", "--lora", (dir / "peft").string(), "--base", other.string(), "--outfile", (dir / "x.gguf").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("do not fit the base"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "x.gguf"));
 }

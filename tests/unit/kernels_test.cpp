@@ -330,6 +330,58 @@ TEST(Matmul, QuantizedActivationsAreIdenticalOnEveryPath) {
   }
 }
 
+// A product with a low-rank term is the product plus B·u on every path and
+// layout, for F32 and F16 B, odd ranks, a u wider than the rank, row counts
+// that end inside a task's rows, and more tokens than one pass of the term.
+TEST(Matmul, ALowRankTermAddsBTimesUOnEveryPath) {
+  IsaGuard guard;
+  josi::base::ThreadPool pool(2);
+  std::mt19937 rng(21);
+  const int64_t rows = 80, k = 512, ldu = 24;
+  const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
+  std::vector<Isa> isas = fast_isas();
+  isas.push_back(Isa::scalar);
+  for (const GgmlType b_type : {GgmlType::F32, GgmlType::F16}) {
+    for (const int64_t rank : {int64_t{16}, int64_t{5}}) {
+      // B as stored, and its values as the kernel sees them (F16 rounded).
+      const auto b_values = random_floats(rng, rows * rank, 0.05f);
+      std::vector<uint8_t> b_bytes(row_bytes(b_type, rank) * static_cast<size_t>(rows));
+      std::vector<float> b_exact(b_values.size());
+      for (int64_t r = 0; r < rows; ++r) {
+        josi::quant::quantize_row(b_type, &b_values[r * rank], &b_bytes[r * row_bytes(b_type, rank)], rank);
+        josi::quant::dequantize_row(b_type, &b_bytes[r * row_bytes(b_type, rank)], &b_exact[r * rank], rank);
+      }
+      for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{70}}) {
+        const auto x = random_floats(rng, k * n);
+        const auto u = random_floats(rng, ldu * n);
+        for (Isa isa : isas) {
+          kernels::set_active_isa(isa);
+          const kernels::WeightLayout layout = kernels::best_layout(w.type, rows, k);
+          std::vector<uint8_t> arranged(kernels::layout_bytes(layout, w.type, rows, k));
+          kernels::arrange_weights(layout, w.type, w.bytes.data(), rows, k, arranged.data());
+          const auto base = run_matmul(pool, w, x, n, layout, arranged);
+          std::vector<float> y(static_cast<size_t>(rows * n));
+          kernels::MatmulScratch scratch;
+          const kernels::LowRankTerm term{b_type, b_bytes.data(), rank, u.data(), ldu};
+          kernels::matmul(pool, w.type, arranged.data(), rows, k, x.data(), n, y.data(), rows, scratch, layout, &term);
+          for (int64_t t = 0; t < n; ++t)
+            for (int64_t r = 0; r < rows; ++r) {
+              double added = 0, size = 0;
+              for (int64_t j = 0; j < rank; ++j) {
+                added += double{b_exact[r * rank + j]} * u[t * ldu + j];
+                size += std::fabs(double{b_exact[r * rank + j]} * u[t * ldu + j]);
+              }
+              const double got = y[t * rows + r] - double{base[t * rows + r]};
+              ASSERT_NEAR(got, added, 1e-6 * (size + std::fabs(base[t * rows + r])) + 1e-7)
+                  << kernels::isa_name(isa) << " " << name(b_type) << " rank " << rank << " n " << n << " row " << r
+                  << " token " << t;
+            }
+        }
+      }
+    }
+  }
+}
+
 TEST(Matmul, ManyThreadsGiveTheSameResultAsOne) {
   josi::base::ThreadPool one(1), three(3);
   std::mt19937 rng(8);
