@@ -1,10 +1,13 @@
 /* coach_turn: one athlete turn through libjosi, as an app makes it.
  *   coach_turn INTERPRETER.gguf EXPLAINER.gguf TURN.json [CACHE_DIR]
- * Opens both models (the same file may serve both), runs the turn read from
+ *   coach_turn --base BASE.gguf INTERPRETER_ADAPTER.gguf EXPLAINER_ADAPTER.gguf TURN.json [CACHE_DIR]
+ * Opens both models (the same file may serve both; or one base with each
+ * role's LoRA adapter applied at run time), runs the turn read from
  * TURN.json (runtime.md "One turn"), streams the reply text to stderr as it
  * is generated and prints the turn's result JSON on stdout. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "josi/josi.h"
 
@@ -29,20 +32,32 @@ static int stream(const char* piece, void* user) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 4 || argc > 5) {
-    fprintf(stderr, "usage: %s INTERPRETER.gguf EXPLAINER.gguf TURN.json [CACHE_DIR]\n%s\n", argv[0], josi_version());
+  const int adapters = argc > 1 && strcmp(argv[1], "--base") == 0;
+  char** args = argv + 1 + adapters; /* the files after --base */
+  const int n = argc - 1 - adapters, files = 3 + adapters;
+  if (n < files || n > files + 1) {
+    fprintf(stderr,
+            "usage: %s INTERPRETER.gguf EXPLAINER.gguf TURN.json [CACHE_DIR]\n"
+            "       %s --base BASE.gguf INTERPRETER_ADAPTER.gguf EXPLAINER_ADAPTER.gguf TURN.json [CACHE_DIR]\n%s\n",
+            argv[0], argv[0], josi_version());
     return 2;
   }
-  char* turn = read_file(argv[3]);
+  const char* turn_path = args[files - 1];
+  char* turn = read_file(turn_path);
   if (!turn) {
-    fprintf(stderr, "coach_turn: %s: cannot read\n", argv[3]);
+    fprintf(stderr, "coach_turn: %s: cannot read\n", turn_path);
     return 1;
   }
   josi_options options;
   josi_options_init(&options);
-  options.interpreter_model = argv[1];
-  options.explainer_model = argv[2];
-  options.cache_dir = argc == 5 ? argv[4] : NULL;
+  options.interpreter_model = args[0];
+  if (adapters) {
+    options.interpreter_adapter = args[1];
+    options.explainer_adapter = args[2];
+  } else {
+    options.explainer_model = args[1];
+  }
+  options.cache_dir = n == files + 1 ? args[files] : NULL;
   josi_coach* coach = NULL;
   josi_status status = josi_coach_open(&options, &coach);
   if (status != JOSI_OK) {

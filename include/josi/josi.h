@@ -34,7 +34,7 @@ extern "C" {
 
 /* The version of the functions and structs below; a library reports it in
  * josi_version. Grows when a call or a struct field is added. */
-#define JOSI_API_VERSION 1
+#define JOSI_API_VERSION 2
 
 typedef struct josi_coach josi_coach;
 
@@ -49,7 +49,8 @@ typedef enum {
 } josi_status;
 
 typedef struct josi_options {
-  uint32_t struct_size;          /* sizeof(josi_options), for ABI growth: set by josi_options_init */
+  uint32_t struct_size;          /* sizeof(josi_options), for ABI growth: set by josi_options_init; the
+                                    sizes of earlier api versions are accepted (new fields read as NULL) */
   const char* interpreter_model; /* path to a GGUF file; required */
   const char* explainer_model;   /* may be the same file (loaded once: one model, two prompts); NULL: the interpreter's */
   const char* interpreter_prompt; /* system prompt text; NULL: built in */
@@ -57,6 +58,13 @@ typedef struct josi_options {
   const char* cache_dir;         /* where each role's prefix is kept between launches; NULL: in memory only */
   int32_t n_threads;             /* 0: all cores */
   int32_t n_ctx;                 /* 0: 2048 */
+  /* Since api 2. GGUF LoRA adapters applied at run time on each role's
+   * model; NULL: none. Ship one base and two adapters: interpreter_model
+   * is then the base (explainer_model NULL), mapped once for both roles.
+   * A caller built against api 1 passes the smaller struct (its
+   * struct_size says so) and gets no adapters. */
+  const char* interpreter_adapter;
+  const char* explainer_adapter;
 } josi_options;
 
 /* Receives the athlete-facing text of the explainer as it is generated, one

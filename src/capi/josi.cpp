@@ -3,6 +3,7 @@
 // one-line message, anything else JOSI_ERR_INTERNAL; nothing C++ crosses.
 #include "josi/josi.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -83,12 +84,20 @@ void josi_options_init(josi_options* options) {
   options->struct_size = sizeof *options;
 }
 
-josi_status josi_coach_open(const josi_options* options, josi_coach** out) {
+// josi_options as api 1 laid it out: everything before the adapters.
+constexpr size_t kOptionsSizeApi1 = offsetof(josi_options, interpreter_adapter);
+
+josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out) {
   if (!out) return argument_error(thread_error, "josi_coach_open: out is NULL");
   *out = nullptr;
-  if (!options) return argument_error(thread_error, "josi_coach_open: options is NULL");
-  if (options->struct_size != sizeof(josi_options))
+  if (!caller_options) return argument_error(thread_error, "josi_coach_open: options is NULL");
+  if (caller_options->struct_size != sizeof(josi_options) && caller_options->struct_size != kOptionsSizeApi1)
     return argument_error(thread_error, "josi_coach_open: options.struct_size is not sizeof(josi_options): call josi_options_init");
+  // An older caller's struct ends early: only its bytes are read, the rest stays zero (NULL).
+  josi_options full;
+  josi_options_init(&full);
+  std::memcpy(&full, caller_options, caller_options->struct_size);
+  const josi_options* options = &full;
   if (!options->interpreter_model) return argument_error(thread_error, "josi_coach_open: options.interpreter_model is NULL");
   if (options->n_threads < 0) return argument_error(thread_error, "josi_coach_open: options.n_threads is negative");
   if (options->n_ctx != 0 && (options->n_ctx < 64 || options->n_ctx > 32768))
@@ -100,6 +109,8 @@ josi_status josi_coach_open(const josi_options* options, josi_coach** out) {
     if (options->interpreter_prompt) o.interpreter_prompt = options->interpreter_prompt;
     if (options->explainer_prompt) o.explainer_prompt = options->explainer_prompt;
     if (options->cache_dir) o.cache_dir = options->cache_dir;
+    if (options->interpreter_adapter) o.interpreter_adapter = options->interpreter_adapter;
+    if (options->explainer_adapter) o.explainer_adapter = options->explainer_adapter;
     o.threads = static_cast<size_t>(options->n_threads);
     if (options->n_ctx) o.n_ctx = options->n_ctx;
     auto coach = std::make_unique<josi_coach>();

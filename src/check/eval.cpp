@@ -91,6 +91,8 @@ void score_generation(DatasetMode mode, const data::TokenizedExample& e, const r
 EvalReport run_eval(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const runtime::LoadedModel model(o.model);
+  std::unique_ptr<infer::Adapter> adapter;
+  if (!o.adapter.empty()) adapter = std::make_unique<infer::Adapter>(o.adapter, model.model);
   std::unique_ptr<runtime::LoadedModel> reference;
   if (o.compare) {
     reference = std::make_unique<runtime::LoadedModel>(*o.compare, &model);
@@ -102,14 +104,14 @@ EvalReport run_eval(const EvalOptions& o) {
   if (o.limit > 0 && examples.size() > o.limit) examples.resize(o.limit);
 
   EvalReport r;
-  r.model = o.model.string();
+  r.model = o.model.string() + (adapter ? " + " + o.adapter.string() : "");
   r.data = o.data.string();
   r.mode = o.mode == DatasetMode::interpreter ? "interpreter" : "explainer";
   r.examples = examples.size();
   base::ThreadPool pool(o.threads);
-  TeacherForcing scorer(model.model, pool, o.max_seq_length);
+  TeacherForcing scorer(model.model, adapter.get(), pool, o.max_seq_length);
   std::unique_ptr<TeacherForcing> reference_scorer;
-  if (reference) reference_scorer = std::make_unique<TeacherForcing>(reference->model, pool, o.max_seq_length);
+  if (reference) reference_scorer = std::make_unique<TeacherForcing>(reference->model, nullptr, pool, o.max_seq_length);
   std::unique_ptr<base::Progress> progress;
   if (o.progress) progress = std::make_unique<base::Progress>("eval", examples.size() * (o.generate ? 2 : 1), "passes");
 
@@ -162,7 +164,8 @@ EvalReport run_eval(const EvalOptions& o) {
       if (e.prompt.size() != 2 || e.prompt[0].role != "system" || e.prompt[1].role != "user") continue;
       auto& role = roles[e.prompt[0].content];
       if (!role) {
-        role = std::make_unique<runtime::RoleSession>(r.mode, model, pool, o.max_seq_length, e.prompt[0].content);
+        role = std::make_unique<runtime::RoleSession>(r.mode, model, adapter.get(), pool, o.max_seq_length,
+                                                     e.prompt[0].content);
         role->prepare(std::nullopt);
       }
       std::unique_ptr<constrain::SchemaConstraint> constraint;

@@ -26,6 +26,7 @@ namespace josi::check {
 
 struct EvalOptions {
   std::filesystem::path model;
+  std::filesystem::path adapter;  // a GGUF LoRA adapter applied on model at run time; empty: none
   std::filesystem::path data;
   data::DatasetMode mode = data::DatasetMode::interpreter;
   std::optional<std::filesystem::path> compare;  // reference model of the same vocabulary

@@ -119,15 +119,17 @@ SanityReport run_sanity(const SanityOptions& o) {
   const std::string system = o.system_prompt.value_or(std::string(
       data::default_system_prompt(interpreter ? data::PromptRole::interpreter : data::PromptRole::explainer_sequential)));
   const runtime::LoadedModel model(o.model);
+  std::unique_ptr<infer::Adapter> adapter;
+  if (!o.adapter.empty()) adapter = std::make_unique<infer::Adapter>(o.adapter, model.model);
   base::ThreadPool pool(o.threads);
-  runtime::RoleSession role(interpreter ? "interpreter" : "explainer", model, pool, 2048, system);
+  runtime::RoleSession role(interpreter ? "interpreter" : "explainer", model, adapter.get(), pool, 2048, system);
   role.prepare(std::nullopt);
   std::unique_ptr<runtime::RequestConstraint> constraints;
   if (interpreter && o.constrain)
     constraints = std::make_unique<runtime::RequestConstraint>(*model.tokenizer, static_cast<size_t>(model.model.hparams().n_vocab));
 
   SanityReport report;
-  report.model = o.model.string();
+  report.model = o.model.string() + (adapter ? " + " + o.adapter.string() : "");
   report.mode = interpreter ? "interpreter" : "explainer";
   report.prefix_tokens = role.prefix().size();
   const auto& checks = sanity_checks(o.mode);

@@ -38,7 +38,8 @@ struct SanityResult {
 SanityResult judge(data::DatasetMode mode, size_t check, const std::string& output);
 
 struct SanityOptions {
-  std::filesystem::path model;  // .gguf or Hugging Face directory
+  std::filesystem::path model;    // .gguf or Hugging Face directory
+  std::filesystem::path adapter;  // a GGUF LoRA adapter applied on model at run time; empty: none
   data::DatasetMode mode = data::DatasetMode::interpreter;
   std::optional<std::string> system_prompt;  // unset: Josi's own for the mode
   bool constrain = true;

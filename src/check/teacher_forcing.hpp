@@ -17,7 +17,8 @@ namespace josi::check {
 
 class TeacherForcing {
  public:
-  TeacherForcing(const infer::Model& model, base::ThreadPool& pool, int64_t n_ctx);
+  // `adapter` (may be null) is applied on `model`.
+  TeacherForcing(const infer::Model& model, const infer::Adapter* adapter, base::ThreadPool& pool, int64_t n_ctx);
 
   // Logits of the positions that predict the example's completion tokens:
   // [completion_tokens × n_vocab], valid until the next call.

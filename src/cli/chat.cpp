@@ -26,7 +26,8 @@ namespace {
 using json::Json;
 
 struct Options {
-  std::string interpreter, explainer, context, memory, interpreter_prompt, explainer_prompt, cache_dir;
+  std::string interpreter, explainer, base, interpreter_adapter, explainer_adapter;
+  std::string context, memory, interpreter_prompt, explainer_prompt, cache_dir;
   std::string input = "-";
   size_t threads = 0;
   std::optional<uint64_t> seed;
@@ -57,8 +58,13 @@ Json starting_context(const Options& o) {
 
 runtime::CoachOptions coach_options(const Options& o) {
   runtime::CoachOptions c;
-  c.interpreter_model = o.interpreter;
-  c.explainer_model = o.explainer;
+  if (o.interpreter.empty() == o.base.empty())
+    throw Error("chat: give --interpreter (and --explainer) or --base with the adapters", ExitCode::usage);
+  // One base for both roles, each with its adapter; or a model file per role.
+  c.interpreter_model = o.base.empty() ? o.interpreter : o.base;
+  c.explainer_model = o.base.empty() ? o.explainer : o.base;
+  c.interpreter_adapter = o.interpreter_adapter;
+  c.explainer_adapter = o.explainer_adapter;
   if (!o.interpreter_prompt.empty()) c.interpreter_prompt = data::load_system_prompt(o.interpreter_prompt);
   if (!o.explainer_prompt.empty()) c.explainer_prompt = data::load_system_prompt(o.explainer_prompt);
   if (!o.cache_dir.empty()) c.cache_dir = o.cache_dir;
@@ -180,8 +186,17 @@ void interactive(runtime::Coach& coach, Json context) {
 void register_chat(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("chat", "The dual-model coach: one athlete turn through interpreter and explainer");
-  cmd->add_option(flag("interpreter"), o->interpreter, "Interpreter model .gguf")->required()->check(CLI::ExistingFile);
-  cmd->add_option(flag("explainer"), o->explainer, "Explainer model .gguf (default: the interpreter's file, two prompts)")
+  auto* interpreter = cmd->add_option(flag("interpreter"), o->interpreter, "Interpreter model .gguf")->check(CLI::ExistingFile);
+  auto* explainer = cmd->add_option(flag("explainer"), o->explainer,
+                                    "Explainer model .gguf (default: the interpreter's file, two prompts)")
+                        ->check(CLI::ExistingFile);
+  cmd->add_option(flag("base"), o->base, "The base model .gguf both roles share (with their adapters)")
+      ->check(CLI::ExistingFile)
+      ->excludes(interpreter)
+      ->excludes(explainer);
+  cmd->add_option(flag("interpreter_adapter"), o->interpreter_adapter, "The interpreter's GGUF LoRA adapter, applied at run time")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("explainer_adapter"), o->explainer_adapter, "The explainer's GGUF LoRA adapter, applied at run time")
       ->check(CLI::ExistingFile);
   cmd->add_option(flag("context"), o->context, "ChatContext JSON file (default: Josi's sample)")->check(CLI::ExistingFile);
   cmd->add_option(flag("memory"), o->memory, "athlete_memory JSON file to start with")->check(CLI::ExistingFile);

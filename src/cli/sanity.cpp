@@ -6,6 +6,7 @@
 #include "base/files.hpp"
 #include "check/eval.hpp"
 #include "check/sanity.hpp"
+#include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "data/system_prompts.hpp"
@@ -41,7 +42,7 @@ struct Generation {
 
 void register_sanity(CLI::App& app) {
   struct Options {
-    std::string model, mode, system_prompt;
+    std::string model, adapter, mode, system_prompt;
     bool json = false, no_constrain = false;
     Generation generation;
   };
@@ -54,10 +55,12 @@ void register_sanity(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_flag(flag("json"), o->json, "One JSON object instead of the table");
   cmd->add_flag(flag("no_constrain"), o->no_constrain, "The interpreter writes unconstrained (the raw model)");
+  cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
   o->generation.add_to(cmd);
   cmd->callback([o] {
     check::SanityOptions s;
     s.model = o->model;
+    s.adapter = o->adapter;
     s.mode = mode_of(o->mode);
     if (!o->system_prompt.empty()) s.system_prompt = data::load_system_prompt(o->system_prompt);
     s.constrain = !o->no_constrain;
@@ -76,7 +79,7 @@ void register_sanity(CLI::App& app) {
 
 void register_eval(CLI::App& app) {
   struct Options {
-    std::string model, data, mode, compare, report;
+    std::string model, adapter, data, mode, compare, report;
     size_t limit = 0;
     int64_t max_seq_length = 2048;
     bool json = false, no_generate = false, no_constrain = false;
@@ -90,6 +93,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option(flag("mode"), o->mode, "interpreter or explainer")->required();
   cmd->add_option(flag("compare"), o->compare, "Reference model (the F16 export): KL divergence, top-1 agreement, loss delta")
       ->check(CLI::ExistingPath);
+  cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
   cmd->add_option(flag("limit"), o->limit, "Only the first N examples");
   cmd->add_option(flag("max_seq_length"), o->max_seq_length, "Longest example, as josi train cuts")->capture_default_str();
   cmd->add_flag(flag("json"), o->json, "One JSON object instead of the text report");
@@ -101,6 +105,7 @@ void register_eval(CLI::App& app) {
     if (o->max_seq_length < 64 || o->max_seq_length > 32768) throw Error("--max_seq_length must be 64..32768", ExitCode::usage);
     check::EvalOptions e;
     e.model = o->model;
+    e.adapter = o->adapter;
     e.data = o->data;
     e.mode = mode_of(o->mode);
     if (!o->compare.empty()) e.compare = o->compare;

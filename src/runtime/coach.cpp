@@ -32,6 +32,7 @@ struct Coach::Engines {
   explicit Engines(size_t threads) : pool(threads) {}
   base::ThreadPool pool;
   std::unique_ptr<LoadedModel> interpreter_model, explainer_model;  // explainer_model null: shared
+  std::unique_ptr<infer::Adapter> interpreter_adapter, explainer_adapter;  // null: none
   std::unique_ptr<RoleSession> interpreter, explainer;
   std::unique_ptr<RequestConstraint> constraint;  // built on the first constrained turn, or at open
 
@@ -57,13 +58,19 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   const bool shared = std::filesystem::equivalent(options_.interpreter_model, options_.explainer_model, ec);
   if (!shared) e.explainer_model = std::make_unique<LoadedModel>(options_.explainer_model, e.interpreter_model.get());
   const LoadedModel& explainer_model = shared ? *e.interpreter_model : *e.explainer_model;
+  if (!options_.interpreter_adapter.empty())
+    e.interpreter_adapter = std::make_unique<infer::Adapter>(options_.interpreter_adapter, e.interpreter_model->model);
+  if (!options_.explainer_adapter.empty())
+    e.explainer_adapter = std::make_unique<infer::Adapter>(options_.explainer_adapter, explainer_model.model);
 
   const std::string interpreter_prompt = options_.interpreter_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::interpreter)));
   const std::string explainer_prompt = options_.explainer_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
-  e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.pool, options_.n_ctx, interpreter_prompt);
-  e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.pool, options_.n_ctx, explainer_prompt);
+  e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.interpreter_adapter.get(), e.pool,
+                                                options_.n_ctx, interpreter_prompt);
+  e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, options_.n_ctx,
+                                              explainer_prompt);
   if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
     role->set_cancel_flag(&cancel_);
@@ -81,6 +88,8 @@ Coach::~Coach() = default;
 uint64_t Coach::model_bytes() const {
   uint64_t total = engines_->interpreter_model->model.file_bytes();
   if (engines_->explainer_model) total += engines_->explainer_model->model.file_bytes();
+  for (const auto* adapter : {engines_->interpreter_adapter.get(), engines_->explainer_adapter.get()})
+    if (adapter) total += adapter->bytes();
   return total;
 }
 

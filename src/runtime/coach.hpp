@@ -8,7 +8,7 @@
 //      block, streamed -> explainer clean-up and governor
 //   -> the athlete memory updated from the message.
 // Both models are opened once (the same file serving both roles is loaded
-// once), share one thread pool, and keep each role's system-prompt prefix
+// once, each role's adapter, if any, on top of it), share one thread pool, and keep each role's system-prompt prefix
 // in their context between turns (and on disk with a cache directory).
 // One Coach serves one conversation at a time: turn() is not reentrant.
 #include <atomic>
@@ -31,6 +31,9 @@ namespace josi::runtime {
 struct CoachOptions {
   std::filesystem::path interpreter_model;
   std::filesystem::path explainer_model;  // empty: the interpreter's file (one model, two prompts)
+  // GGUF LoRA adapters applied at run time on each role's model (empty:
+  // none). With both on one base file, one mapped base serves both roles.
+  std::filesystem::path interpreter_adapter, explainer_adapter;
   std::optional<std::string> interpreter_prompt;  // system prompt text; unset: Josi's own
   std::optional<std::string> explainer_prompt;    // the sequential explainer prompt; unset: Josi's own
   std::optional<std::filesystem::path> cache_dir;  // unset: the prefix is kept in memory only
@@ -66,7 +69,7 @@ class Coach {
   // How each role's prefix was prepared when the coach opened.
   const std::vector<PrefixStatus>& prefixes() const { return prefixes_; }
   const CoachOptions& options() const { return options_; }
-  // Resident weights and caches: both model files (once when shared) and both KV caches.
+  // Resident weights and caches: both model files (once when shared), the adapters and both KV caches.
   uint64_t model_bytes() const;
   uint64_t kv_bytes() const;
 

@@ -39,9 +39,13 @@ LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* shar
   }
 }
 
-RoleSession::RoleSession(std::string role, const LoadedModel& model, base::ThreadPool& pool, int64_t n_ctx,
-                         std::string system_prompt)
-    : role_(std::move(role)), model_(model), system_(std::move(system_prompt)), context_(model.model, pool, n_ctx) {
+RoleSession::RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
+                         int64_t n_ctx, std::string system_prompt)
+    : role_(std::move(role)),
+      model_(model),
+      identity_(adapter ? model.identity + "\nadapter " + model_identity(adapter->path()) : model.identity),
+      system_(std::move(system_prompt)),
+      context_(model.model, pool, n_ctx, adapter) {
   // The system turn, then the start of the user turn up to its line break.
   prefix_ = text::encode_chatml(*model.tokenizer, {{"system", system_}}, false);
   prefix_.push_back(*model.tokenizer->token_id("<|im_start|>"));
@@ -57,7 +61,7 @@ PrefixStatus RoleSession::prepare(const std::optional<std::filesystem::path>& ca
   PrefixStatus status{role_, static_cast<int64_t>(prefix_.size()), "evaluated", "", 0};
   std::optional<PrefixCache> cache;
   if (cache_dir) {
-    cache.emplace(*cache_dir, engine_cache_version() + "\nmodel " + model_.identity + "\nprompt " + system_);
+    cache.emplace(*cache_dir, engine_cache_version() + "\nmodel " + identity_ + "\nprompt " + system_);
     if (cache->load(prefix_, context_, status.note)) {
       status.source = "cache file";
       status.note.clear();

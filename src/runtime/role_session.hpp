@@ -45,7 +45,9 @@ struct PrefixStatus {
 
 class RoleSession {
  public:
-  RoleSession(std::string role, const LoadedModel& model, base::ThreadPool& pool, int64_t n_ctx, std::string system_prompt);
+  // `adapter` (may be null) is applied on `model` for this role.
+  RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
+              int64_t n_ctx, std::string system_prompt);
 
   const std::string& role() const { return role_; }
   const std::string& system_prompt() const { return system_; }
@@ -73,6 +75,7 @@ class RoleSession {
 
   std::string role_;
   const LoadedModel& model_;
+  std::string identity_;  // the model's, and the adapter's file when there is one
   std::string system_;
   std::vector<int32_t> prefix_;
   infer::Context context_;

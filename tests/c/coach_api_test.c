@@ -41,12 +41,13 @@ static char* turn_with_seed(const char* turns_path, int seed) {
 
 static void test_version_and_options(void) {
   CHECK(contains(josi_version(), "libjosi "));
-  CHECK(contains(josi_version(), "(api 1)"));
+  CHECK(contains(josi_version(), "(api 2)"));
   josi_options o;
   memset(&o, 0xAB, sizeof o);
   josi_options_init(&o);
   CHECK(o.struct_size == sizeof o);
   CHECK(o.interpreter_model == NULL && o.cache_dir == NULL && o.n_threads == 0 && o.n_ctx == 0);
+  CHECK(o.interpreter_adapter == NULL && o.explainer_adapter == NULL);
   josi_options_init(NULL); /* harmless */
 }
 
@@ -189,6 +190,45 @@ static void test_turns(const char* model, const char* turns) {
   josi_coach_close(coach);
 }
 
+/* josi_options as a caller built against api 1 laid it out: no adapters. */
+typedef struct {
+  uint32_t struct_size;
+  const char* interpreter_model;
+  const char* explainer_model;
+  const char* interpreter_prompt;
+  const char* explainer_prompt;
+  const char* cache_dir;
+  int32_t n_threads;
+  int32_t n_ctx;
+} josi_options_api1;
+
+/* An older caller's smaller struct is read only as far as it goes (the
+ * sanitizer would see a read past it) and means "no adapters". */
+static void test_api1_options(const char* model, const char* turns) {
+  josi_options_api1 old;
+  memset(&old, 0, sizeof old);
+  old.struct_size = sizeof old;
+  old.interpreter_model = model;
+  old.n_threads = 1;
+  josi_coach* coach = NULL;
+  CHECK(josi_coach_open((const josi_options*)&old, &coach) == JOSI_OK);
+  if (!coach) return;
+  char* turn = turn_with_seed(turns, 1);
+  char* result = NULL;
+  CHECK(josi_coach_turn(coach, turn, NULL, NULL, &result) == JOSI_OK);
+  CHECK(contains(result, "\"route\": "));
+  josi_string_free(result);
+  free(turn);
+  josi_coach_close(coach);
+  /* A size between the two is neither. */
+  josi_options o;
+  josi_options_init(&o);
+  o.interpreter_model = model;
+  o.struct_size = sizeof old + sizeof(const char*) / 2;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_ERR_ARGUMENT);
+  CHECK(coach == NULL);
+}
+
 static void test_memory_update(void) {
   char* memory = (char*)1;
   CHECK(josi_memory_update(NULL, NULL, &memory) == JOSI_ERR_ARGUMENT);
@@ -218,6 +258,7 @@ int main(int argc, char** argv) {
   test_version_and_options();
   test_open_refuses_bad_arguments(argv[1], argv[3]);
   test_memory_update();
+  test_api1_options(argv[1], argv[2]);
   test_turns(argv[1], argv[2]);
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("coach_api_test: all checks passed\n");

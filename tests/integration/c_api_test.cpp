@@ -88,6 +88,43 @@ TEST_F(CApi, ATurnIsByteForByteTheTurnOfJosiChat) {
   EXPECT_TRUE(contains(missing.err, "/nonexistent.gguf")) << missing.err;
 }
 
+// One base and an adapter per role, through the C API and through josi chat:
+// the same turns byte for byte, and not the turns of the base alone.
+TEST_F(CApi, OneBaseWithTwoAdaptersTurnsAsJosiChatDoes) {
+  const fs::path d = dir_->path();
+  std::vector<std::string> adapters;
+  for (const char* role : {"interpreter", "explainer"}) {
+    write_random_adapter(d / "base", d / (std::string(role) + "-peft"), role[0] == 'i' ? 21 : 22);
+    adapters.push_back((d / (std::string(role) + ".gguf")).string());
+    auto r = run_josi({"export-gguf", "--lora", (d / (std::string(role) + "-peft")).string(), "--outfile", adapters.back()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  for (int seed : {1, 2}) {
+    const fs::path turn = turn_file(seed, 40);
+    auto c = run_shell(std::string(JOSI_COACH_TURN) + " --base " + model().string() + " " + adapters[0] + " " + adapters[1] +
+                       " " + turn.string());
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    auto chat = run_josi({"chat", "--base", model().string(), "--interpreter-adapter", adapters[0], "--explainer-adapter",
+                          adapters[1], "--jsonl", turn.string()});
+    ASSERT_EQ(chat.exit_code, 0) << chat.err;
+    EXPECT_EQ(without_timings(c.out), without_timings(chat.out)) << "seed " << seed;
+    auto plain = run_josi({"chat", "--interpreter", model().string(), "--jsonl", turn.string()});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_NE(without_timings(plain.out), without_timings(chat.out)) << "seed " << seed;
+  }
+  // An adapter for another base: one line naming it, from the library and the CLI.
+  auto other = run_josi({"chat", "--base", model().string(), "--interpreter-adapter", model().string(), "--jsonl",
+                         turn_file(1, 40).string()});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_TRUE(contains(other.err, "not a LoRA adapter")) << other.err;
+  auto both = run_josi({"chat", "--base", model().string(), "--interpreter", model().string()});
+  EXPECT_EQ(both.exit_code, 2) << both.err;
+  auto c = run_shell(std::string(JOSI_COACH_TURN) + " --base " + model().string() + " " + model().string() + " " +
+                     adapters[1] + " " + turn_file(1, 40).string());
+  EXPECT_EQ(c.exit_code, 1);
+  EXPECT_TRUE(contains(c.err, "open failed (2): ")) << c.err;  // JOSI_ERR_MODEL
+}
+
 TEST_F(CApi, OpenTurnCloseLeaksNothingUnderValgrind) {
   const fs::path turn = turn_file(1, 40);
   // PCRE2's JIT code is off: Valgrind cannot follow it.

@@ -8,13 +8,10 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
-#include <tuple>
 
 #include "base/error.hpp"
 #include "formats/dtype.hpp"
 #include "formats/gguf.hpp"
-#include "formats/peft_adapter.hpp"
 #include "formats/safetensors.hpp"
 #include "infer/context.hpp"
 #include "infer/generator.hpp"
@@ -512,42 +509,13 @@ TEST_F(Inference, APromptLongerThanTheContextIsRefused) {
 
 namespace {
 
-// A PEFT adapter on `base` with random A and B (B is zero when training
-// starts; here it is not, so the adapter moves the logits a lot): r 8 on
-// the seven projections of both layers, alpha 16.
-void write_random_adapter(const fs::path& base, const fs::path& dir) {
-  const int64_t h = 256, ff = 512, q = 256, kv = 128, r = 8;
-  const std::vector<std::tuple<const char*, int64_t, int64_t>> modules = {
-      {"self_attn.q_proj", h, q},  {"self_attn.k_proj", h, kv}, {"self_attn.v_proj", h, kv}, {"self_attn.o_proj", q, h},
-      {"mlp.gate_proj", h, ff},    {"mlp.up_proj", h, ff},      {"mlp.down_proj", ff, h}};
-  std::mt19937 rng(11);
-  std::normal_distribution<float> normal(0.f, 0.05f);
-  const auto random_bytes = [&](int64_t n) {
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& x : v) x = normal(rng);
-    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-  };
-  std::vector<josi::formats::AdapterTensor> tensors;
-  for (int layer = 0; layer < 2; ++layer)
-    for (const auto& [name, in, out] : modules) {
-      const std::string key = josi::formats::peft_key_prefix("model.layers." + std::to_string(layer) + "." + name + ".weight");
-      tensors.push_back({key + ".lora_A.weight", josi::formats::DType::F32, {r, in}, random_bytes(r * in)});
-      tensors.push_back({key + ".lora_B.weight", josi::formats::DType::F32, {out, r}, random_bytes(out * r)});
-    }
-  josi::formats::LoraConfig config;
-  config.r = r;
-  config.lora_alpha = 16;
-  config.base_model_name_or_path = base.string();
-  josi::formats::write_peft_adapter(dir, config, tensors);
-}
-
 // The adapter as GGUF (`type`) and the base with it merged, as F32 GGUF.
 struct AdapterFiles {
   fs::path adapter, merged;
 };
 AdapterFiles export_adapter(const fs::path& base, const fs::path& work, const std::string& type) {
   AdapterFiles f{work / ("adapter-" + type + ".gguf"), work / "merged.gguf"};
-  if (!fs::exists(work / "peft")) write_random_adapter(base, work / "peft");
+  if (!fs::exists(work / "peft")) josi::test::write_random_adapter(base, work / "peft");
   auto r = run_josi({"export-gguf", "--lora", (work / "peft").string(), "--outfile", f.adapter.string(), "--outtype", type});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   if (!fs::exists(f.merged)) {

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "formats/gguf.hpp"
+#include "formats/hf_config.hpp"
+#include "formats/peft_adapter.hpp"
 #include "json/json.hpp"
 
 namespace josi::test {
@@ -137,6 +139,38 @@ void rewrite_gguf(const std::filesystem::path& in, const std::filesystem::path& 
     });
   }
   writer.write(out);
+}
+
+void write_random_adapter(const std::filesystem::path& base, const std::filesystem::path& dir, uint32_t seed) {
+  const auto c = formats::read_model_config(base);
+  const int64_t h = c.hidden_size, ff = c.intermediate_size, q = c.num_attention_heads * c.head_dim(),
+                kv = c.num_key_value_heads * c.head_dim(), r = 8;
+  struct Module {
+    const char* name;
+    int64_t in, out;
+  };
+  const Module modules[] = {{"self_attn.q_proj", h, q},  {"self_attn.k_proj", h, kv}, {"self_attn.v_proj", h, kv},
+                            {"self_attn.o_proj", q, h},  {"mlp.gate_proj", h, ff},    {"mlp.up_proj", h, ff},
+                            {"mlp.down_proj", ff, h}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.f, 0.05f);
+  const auto random_bytes = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = normal(rng);
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  };
+  std::vector<formats::AdapterTensor> tensors;
+  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer)
+    for (const auto& m : modules) {
+      const std::string key = formats::peft_key_prefix("model.layers." + std::to_string(layer) + "." + m.name + ".weight");
+      tensors.push_back({key + ".lora_A.weight", formats::DType::F32, {r, m.in}, random_bytes(r * m.in)});
+      tensors.push_back({key + ".lora_B.weight", formats::DType::F32, {m.out, r}, random_bytes(m.out * r)});
+    }
+  formats::LoraConfig config;
+  config.r = r;
+  config.lora_alpha = 16;
+  config.base_model_name_or_path = base.string();
+  formats::write_peft_adapter(dir, config, tensors);
 }
 
 }  // namespace josi::test

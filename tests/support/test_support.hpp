@@ -64,4 +64,9 @@ void rewrite_gguf(const std::filesystem::path& in, const std::filesystem::path& 
                   const std::function<void(formats::GgufWriter&)>& edit_metadata = {});
 void write_text(const std::filesystem::path& path, const std::string& text);
 
+// A PEFT adapter directory on the model directory `base` with random A and
+// B (B is zero when training starts; here it is not, so the adapter moves
+// the logits a lot): r 8 on the seven projections of every layer, alpha 16.
+void write_random_adapter(const std::filesystem::path& base, const std::filesystem::path& dir, uint32_t seed = 11);
+
 }  // namespace josi::test

@@ -90,14 +90,16 @@ JNIEXPORT jstring JNICALL Java_dev_josi_JosiCoach_nativeVersion(JNIEnv* env, jcl
 JNIEXPORT jlong JNICALL Java_dev_josi_JosiCoach_nativeOpen(JNIEnv* env, jclass cls, jbyteArray interpreter_model,
                                                          jbyteArray explainer_model, jbyteArray interpreter_prompt,
                                                          jbyteArray explainer_prompt, jbyteArray cache_dir,
+                                                         jbyteArray interpreter_adapter, jbyteArray explainer_adapter,
                                                          jint threads, jint context_length) {
   (void)cls;
-  jbyteArray arrays[5] = {interpreter_model, explainer_model, interpreter_prompt, explainer_prompt, cache_dir};
-  static const char* names[5] = {"interpreterModel", "explainerModel", "interpreterPrompt", "explainerPrompt",
-                                 "cacheDir"};
-  char* strings[5] = {0};
+  jbyteArray arrays[7] = {interpreter_model, explainer_model, interpreter_prompt, explainer_prompt, cache_dir,
+                          interpreter_adapter, explainer_adapter};
+  static const char* names[7] = {"interpreterModel", "explainerModel", "interpreterPrompt", "explainerPrompt",
+                                 "cacheDir", "interpreterAdapter", "explainerAdapter"};
+  char* strings[7] = {0};
   int failed = 0;
-  for (int i = 0; i < 5 && !failed; ++i) strings[i] = c_string(env, arrays[i], names[i], JOSI_ERR_ARGUMENT, &failed);
+  for (int i = 0; i < 7 && !failed; ++i) strings[i] = c_string(env, arrays[i], names[i], JOSI_ERR_ARGUMENT, &failed);
   josi_coach* coach = NULL;
   if (!failed) {
     josi_options options;
@@ -107,12 +109,14 @@ JNIEXPORT jlong JNICALL Java_dev_josi_JosiCoach_nativeOpen(JNIEnv* env, jclass c
     options.interpreter_prompt = strings[2];
     options.explainer_prompt = strings[3];
     options.cache_dir = strings[4];
+    options.interpreter_adapter = strings[5];
+    options.explainer_adapter = strings[6];
     options.n_threads = threads;
     options.n_ctx = context_length;
     const josi_status status = josi_coach_open(&options, &coach);
     if (status != JOSI_OK) throw_status(env, status, josi_coach_last_error(NULL));
   }
-  for (int i = 0; i < 5; ++i) free(strings[i]);
+  for (int i = 0; i < 7; ++i) free(strings[i]);
   return (jlong)(intptr_t)coach;
 }
 

@@ -40,6 +40,13 @@ public final class JosiCoach implements AutoCloseable {
     public String explainerPrompt;
     /** Where each role's prompt prefix is kept between launches (the app's cache directory). */
     public String cacheDir;
+    /**
+     * The interpreter's GGUF LoRA adapter, applied at run time on interpreterModel. With one
+     * base for both roles: interpreterModel is the base, explainerModel stays null.
+     */
+    public String interpreterAdapter;
+    /** The explainer's GGUF LoRA adapter, applied at run time on its model. */
+    public String explainerAdapter;
     /** Threads for the models; 0 uses every core. */
     public int threads;
     /** Context length in tokens; 0 is 2048. */
@@ -69,7 +76,7 @@ public final class JosiCoach implements AutoCloseable {
     Objects.requireNonNull(options, "options");
     return new JosiCoach(nativeOpen(utf8(options.interpreterModel), utf8(options.explainerModel),
         utf8(options.interpreterPrompt), utf8(options.explainerPrompt), utf8(options.cacheDir),
-        options.threads, options.contextLength));
+        utf8(options.interpreterAdapter), utf8(options.explainerAdapter), options.threads, options.contextLength));
   }
 
   /**
@@ -153,7 +160,8 @@ public final class JosiCoach implements AutoCloseable {
   private static native String nativeVersion();
 
   private static native long nativeOpen(byte[] interpreterModel, byte[] explainerModel, byte[] interpreterPrompt,
-      byte[] explainerPrompt, byte[] cacheDir, int threads, int contextLength) throws JosiException;
+      byte[] explainerPrompt, byte[] cacheDir, byte[] interpreterAdapter, byte[] explainerAdapter, int threads,
+      int contextLength) throws JosiException;
 
   private static native byte[] nativeTurn(long handle, byte[] turnJson, TextListener listener) throws JosiException;
 

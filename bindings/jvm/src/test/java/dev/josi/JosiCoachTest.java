@@ -82,7 +82,7 @@ class JosiCoachTest {
 
   @Test
   void versionNamesTheApi() {
-    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 1\\)"), JosiCoach.version());
+    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 2\\)"), JosiCoach.version());
   }
 
   @Test
@@ -185,6 +185,12 @@ class JosiCoachTest {
     assertSame(JosiException.Status.ARGUMENT, assertThrows(JosiException.class, () -> JosiCoach.open(tinyContext)).status());
     assertSame(JosiException.Status.ARGUMENT,
         assertThrows(JosiException.class, () -> JosiCoach.open(new JosiCoach.Options(MODEL + "\u0000x"))).status());
+    // The adapter fields reach the library: a model file is not an adapter.
+    JosiCoach.Options notAnAdapter = new JosiCoach.Options(MODEL);
+    notAnAdapter.explainerAdapter = MODEL;
+    JosiException adapter = assertThrows(JosiException.class, () -> JosiCoach.open(notAnAdapter));
+    assertSame(JosiException.Status.MODEL, adapter.status());
+    assertTrue(adapter.getMessage().contains("not a LoRA adapter"), adapter.getMessage());
     assertThrows(NullPointerException.class, () -> JosiCoach.open(null));
   }
 
