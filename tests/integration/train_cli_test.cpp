@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "formats/peft_adapter.hpp"
@@ -126,6 +128,54 @@ TEST_F(TrainCli, ADozenExamplesAreLearnedAndGreedyGenerationReproducesThem) {
     reproduced += out == std::vector<int32_t>(e.ids.begin() + e.prompt_tokens, e.ids.end());
   }
   EXPECT_EQ(reproduced, 12);
+
+  // The trained adapter as a GGUF file applied at run time on the F32 base
+  // gives the logits of the merged F32 model and the same greedy answers.
+  r = run_josi({"export-gguf", "--lora", (run / "lora_weights").string(), "--outfile", (d / "learn.gguf").string(), "--outtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_josi({"merge", "--lora_path", (run / "lora_weights").string(), "--output_path", (d / "learn-merged").string(), "--dtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& [dir, file] : {std::pair{d / "base", d / "base-f32.gguf"}, std::pair{d / "learn-merged", d / "merged-f32.gguf"}}) {
+    r = run_josi({"export-gguf", dir.string(), "--outfile", file.string(), "--outtype", "f32"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const auto logits = [&](const std::vector<std::string>& model) {
+    std::vector<std::string> args = {"logits"};
+    args.insert(args.end(), model.begin(), model.end());
+    std::string ids;
+    for (int32_t t : data.examples[0].ids) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+    const fs::path out = d / "logits.bin";
+    auto run_logits = run_josi(concat(args, {"--tokens", ids, "--out", out.string()}));
+    EXPECT_EQ(run_logits.exit_code, 0) << run_logits.err;
+    const std::string bytes = read_text(out);
+    std::vector<float> v(bytes.size() / 4);
+    std::memcpy(v.data(), bytes.data(), bytes.size());
+    return v;
+  };
+  const auto adapted = logits({(d / "base-f32.gguf").string(), "--adapter", (d / "learn.gguf").string()});
+  const auto merged = logits({(d / "merged-f32.gguf").string()});
+  const auto base = logits({(d / "base-f32.gguf").string()});
+  ASSERT_EQ(adapted.size(), merged.size());
+  double gap = 0, moved = 0, scale = 0;
+  for (size_t i = 0; i < merged.size(); ++i) {
+    gap = std::max(gap, std::abs(double{adapted[i]} - merged[i]));
+    moved = std::max(moved, std::abs(double{base[i]} - merged[i]));
+    scale = std::max(scale, std::abs(double{merged[i]}));
+  }
+  EXPECT_LT(gap / scale, 1e-4);
+  EXPECT_GT(moved / scale, 0.1);  // training moved the model
+  for (const char* message : {"45 minute run today", "Can I do a 30 minute bike ride"}) {
+    const auto generate = [&](const std::vector<std::string>& model) {
+      std::vector<std::string> args = {"generate"};
+      args.insert(args.end(), model.begin(), model.end());
+      auto g = run_josi(concat(args, {"--prompt", message, "--greedy", "--max_tokens", "40"}));
+      EXPECT_EQ(g.exit_code, 0) << g.err;
+      return g.out;
+    };
+    const std::string answer = generate({(d / "merged-f32.gguf").string()});
+    EXPECT_EQ(generate({(d / "base-f32.gguf").string(), "--adapter", (d / "learn.gguf").string()}), answer);
+    EXPECT_NE(generate({(d / "base-f32.gguf").string()}), answer);
+  }
 }
 
 TEST_F(TrainCli, ARunWritesTheSeedsOutputs) {
