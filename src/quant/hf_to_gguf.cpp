@@ -211,6 +211,25 @@ void add_planned(formats::GgufWriter& w, const Planned& p, GgmlType type, base::
   });
 }
 
+// Declares every planned tensor in `outtype` (tensor_type), writes the file
+// and sums up what it holds.
+ExportSummary write_planned(formats::GgufWriter& w, const std::vector<Planned>& plan, GgmlType outtype,
+                            const std::string& architecture, const fs::path& outfile, bool show_progress) {
+  ExportSummary summary;
+  summary.architecture = architecture;
+  summary.tensors = plan.size();
+  std::unique_ptr<base::Progress> progress;
+  if (show_progress) progress = std::make_unique<base::Progress>("export-gguf", plan.size(), "tensors");
+  for (const Planned& p : plan) {
+    summary.parameters += static_cast<uint64_t>(p.source->numel());
+    add_planned(w, p, tensor_type(p, outtype), progress.get());
+  }
+  w.write(outfile);
+  if (progress) progress->done();
+  summary.bytes = fs::file_size(outfile);
+  return summary;
+}
+
 // The base's shape, so a reader can tell an adapter for another base before
 // comparing tensors.
 void add_base_shape(formats::GgufWriter& w, const std::string& a, const ModelConfig& config) {
@@ -249,19 +268,7 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   }
   add_tokenizer(w, model_dir, config, a);
 
-  ExportSummary summary;
-  summary.architecture = a;
-  summary.tensors = plan.size();
-  std::unique_ptr<base::Progress> progress;
-  if (options.progress) progress = std::make_unique<base::Progress>("export-gguf", plan.size(), "tensors");
-  for (const Planned& p : plan) {
-    summary.parameters += static_cast<uint64_t>(p.source->numel());
-    add_planned(w, p, tensor_type(p, options.outtype), progress.get());
-  }
-  w.write(outfile);
-  if (progress) progress->done();
-  summary.bytes = fs::file_size(outfile);
-  return summary;
+  return write_planned(w, plan, options.outtype, a, outfile, options.progress);
 }
 
 }  // namespace josi::quant
@@ -331,19 +338,7 @@ ExportSummary export_lora_gguf(const fs::path& adapter_dir, const fs::path& outf
     plan.push_back({gg + "lora_a", pair.a, {r, in}, 0});
     plan.push_back({gg + "lora_b", pair.b, {out, r}, permute});  // B's rows are the base's output rows
   }
-  ExportSummary summary;
-  summary.architecture = a;
-  summary.tensors = plan.size();
-  std::unique_ptr<base::Progress> progress;
-  if (options.progress) progress = std::make_unique<base::Progress>("export-gguf", plan.size(), "tensors");
-  for (const Planned& p : plan) {
-    summary.parameters += static_cast<uint64_t>(p.source->numel());
-    add_planned(w, p, options.outtype, progress.get());
-  }
-  w.write(outfile);
-  if (progress) progress->done();
-  summary.bytes = fs::file_size(outfile);
-  return summary;
+  return write_planned(w, plan, options.outtype, a, outfile, options.progress);
 }
 
 }  // namespace josi::quant
