@@ -46,6 +46,8 @@ void register_bench(CLI::App& app) {
                    {"pp_tokens_per_s", r.pp_tokens_per_s},
                    {"tg", o->bench.tg},
                    {"tg_tokens_per_s", r.tg_tokens_per_s},
+                   {"pp_base_tokens_per_s", r.pp_base_tokens_per_s},
+                   {"tg_base_tokens_per_s", r.tg_base_tokens_per_s},
                    {"bytes_per_token", r.bytes_per_token},
                    {"read_bandwidth_bytes_per_s", r.read_bytes_per_s},
                    {"copy_bandwidth_bytes_per_s", r.copy_bytes_per_s},
@@ -59,6 +61,14 @@ void register_bench(CLI::App& app) {
                              kernels::isa_name(kernels::active_isa()));
     if (o->bench.pp > 0) std::cout << fmt::format("pp{:<10} {:8.2f} tok/s\n", o->bench.pp, r.pp_tokens_per_s);
     if (o->bench.tg > 0) std::cout << fmt::format("tg{:<10} {:8.2f} tok/s\n", o->bench.tg, r.tg_tokens_per_s);
+    if (adapter) {
+      // A token's time with the adapter over its time on the base alone.
+      const auto cost = [](double with, double without) { return 100 * (without / with - 1); };
+      std::cout << fmt::format("adapter      {} ({:.1f} MB): base alone pp {:.2f}, tg {:.2f} tok/s; the adapter costs {:.1f}% "
+                               "of a prompt token, {:.1f}% of a generated token\n",
+                               o->adapter, adapter->bytes() / 1e6, r.pp_base_tokens_per_s, r.tg_base_tokens_per_s,
+                               cost(r.pp_tokens_per_s, r.pp_base_tokens_per_s), cost(r.tg_tokens_per_s, r.tg_base_tokens_per_s));
+    }
     std::cout << fmt::format("bandwidth    {:8.1f} GB/s read (parallel sum); {:.1f} GB/s parallel copy, read + write\n",
                              r.read_bytes_per_s / 1e9, r.copy_bytes_per_s / 1e9);
     if (o->bench.tg > 0) {

@@ -17,7 +17,8 @@ namespace josi::cli {
 namespace {
 
 struct Options {
-  std::string interpreter, explainer, gguf_interpreter, gguf_explainer;
+  std::string interpreter, explainer, gguf_interpreter, gguf_explainer, gguf_base;
+  std::string ship = "merged";
   bool upload_only = false, no_upload = false, keep_f16 = false, quant_given = false, skip_sanity = false;
   std::string bucket = "mivalta-models";
   std::string public_url = std::string(ship::kDefaultPublicUrl);
@@ -99,6 +100,11 @@ void run(const Options& o) {
                   ExitCode::usage);
     r.sources.push_back({role, dir, gguf});
   }
+  r.ship = o.ship == "adapters" ? ship::ShipShape::adapters : ship::ShipShape::merged;
+  r.base_gguf = o.gguf_base;
+  if (o.upload_only && r.ship == ship::ShipShape::adapters && o.gguf_base.empty())
+    throw Error("publish: --upload-only takes ready GGUF files: with --ship adapters, the base as --gguf-base FILE",
+                ExitCode::usage);
   r.quant = o.quant;
   r.quant_given = o.quant_given;
   r.base_model = o.base_model;
@@ -120,12 +126,20 @@ void run(const Options& o) {
 void register_publish(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("publish", "Build the shippable GGUF files and upload them with their manifest");
+  cmd->add_option(flag("ship"), o->ship,
+                  "merged: each role a full quantized model; adapters: the quantized base once and each role's "
+                  "LoRA adapter (F16), applied at run time")
+      ->check(CLI::IsMember({"merged", "adapters"}))
+      ->capture_default_str();
   cmd->add_option(flag("interpreter"), o->interpreter, "Interpreter LoRA adapter or merged model directory");
   cmd->add_option(flag("explainer"), o->explainer, "Explainer LoRA adapter or merged model directory");
   cmd->add_option(flag("base_model"), o->base_model,
                   "Base model directory of the adapters (default: their base_model_name_or_path)");
-  cmd->add_option(flag("gguf_interpreter"), o->gguf_interpreter, "Ready interpreter GGUF file");
+  cmd->add_option(flag("gguf_interpreter"), o->gguf_interpreter,
+                  "Ready interpreter GGUF file (with --ship adapters, its GGUF LoRA adapter)");
   cmd->add_option(flag("gguf_explainer"), o->gguf_explainer, "Ready explainer GGUF file");
+  cmd->add_option(flag("gguf_base"), o->gguf_base,
+                  "Ready base GGUF file of --ship adapters (default: built from the adapters' base)");
   cmd->add_flag(flag("upload_only"), o->upload_only, "Upload ready GGUF files (--gguf-interpreter, --gguf-explainer)");
   cmd->add_flag(flag("no_upload"), o->no_upload, "Build the GGUF files and the manifest, upload nothing");
   cmd->add_option(flag("output_dir"), o->output_dir, "Where built GGUF files and the manifest go")->capture_default_str();

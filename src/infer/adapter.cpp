@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "formats/gguf.hpp"
+#include "kernels/matmul.hpp"
 #include "quant/block_quant.hpp"
 
 namespace josi::infer {
@@ -100,6 +101,23 @@ void convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, 
   }
 }
 
+// The same in kernels::LowRankTerm's panels: for each panel of 16 rows, its
+// values of column 0, then of column 1, ..., the last panel padded with zeros.
+std::vector<uint8_t> convert_to_panels(GgmlType from, const uint8_t* src, GgmlType to, int64_t rows, int64_t len) {
+  constexpr int64_t kPanel = kernels::kLowRankPanel;
+  const int64_t panels = (rows + kPanel - 1) / kPanel;
+  const size_t from_row = *formats::ggml_row_bytes(from, static_cast<uint64_t>(len));
+  std::vector<float> row(static_cast<size_t>(len)), values(static_cast<size_t>(panels * len * kPanel), 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    quant::dequantize_row(from, src + static_cast<size_t>(r) * from_row, row.data(), len);
+    for (int64_t j = 0; j < len; ++j)
+      values[static_cast<size_t>(((r / kPanel) * len + j) * kPanel + r % kPanel)] = row[static_cast<size_t>(j)];
+  }
+  std::vector<uint8_t> out(*formats::ggml_row_bytes(to, values.size()));
+  quant::quantize_row(to, values.data(), out.data(), static_cast<int64_t>(values.size()));
+  return out;
+}
+
 }  // namespace
 
 const std::array<const char*, 7>& adapted_projection_names() {
@@ -189,10 +207,7 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
         convert_rows(f.a->type, file.tensor_data(*f.a), type, a + a_row * static_cast<size_t>(out.offset), out.rank,
                      group.cols);
         const int64_t rows = static_cast<int64_t>(f.b->dims[1]);
-        uint8_t* b = storage_.emplace_back(*formats::ggml_row_bytes(type, static_cast<uint64_t>(out.rank)) *
-                                           static_cast<size_t>(rows)).data();
-        convert_rows(f.b->type, file.tensor_data(*f.b), type, b, rows, out.rank);
-        out.b = b;
+        out.bt = storage_.emplace_back(convert_to_panels(f.b->type, file.tensor_data(*f.b), type, rows, out.rank)).data();
       }
     }
   }

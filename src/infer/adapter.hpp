@@ -10,7 +10,8 @@
 //
 // The A factors of projections that read the same input (q, k, v; gate, up)
 // are stacked into one matrix, so the context computes them in one product;
-// each B then rides on its base projection as a kernels::LowRankTerm.
+// each B, kept in 16-row panels, then rides on its base projection as a
+// kernels::LowRankTerm.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -24,7 +25,7 @@ namespace josi::infer {
 
 // One adapted projection inside its group.
 struct AdaptedOutput {
-  const uint8_t* b = nullptr;  // [rows × rank] of AdapterGroup::type; null: not adapted
+  const uint8_t* bt = nullptr;  // B in kernels::LowRankTerm's panels, of AdapterGroup::type; null: not adapted
   int64_t rank = 0;
   int64_t offset = 0;  // its first row in the group's stacked A (its first column of u)
   float scale = 0;     // alpha / rank

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <fmt/format.h>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -72,33 +73,48 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
   }
   if (options.repetitions < 1) throw Error("bench: --repetitions must be >= 1", ExitCode::usage);
   const int64_t n_ctx = std::max<int64_t>({options.pp, options.tg, 1});
-  Context context(model, pool, n_ctx, adapter);
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> any_token(0, static_cast<int32_t>(model.hparams().n_vocab - 1));
   std::vector<int32_t> tokens(static_cast<size_t>(n_ctx));
   for (auto& t : tokens) t = any_token(rng);
 
-  BenchResult result;
-  result.bytes_per_token = model.bytes_per_token() + (adapter ? adapter->bytes() : 0);
-  result.kv_bytes = context.kv_bytes();
-  context.eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
-  std::vector<double> pp, tg;
+  // Speeds of each context, its runs taking turns with the other's.
+  struct Runs {
+    std::unique_ptr<Context> context;
+    std::vector<double> pp, tg;
+  };
+  std::vector<Runs> runs;
+  runs.push_back({std::make_unique<Context>(model, pool, n_ctx, adapter), {}, {}});
+  if (adapter) runs.push_back({std::make_unique<Context>(model, pool, n_ctx), {}, {}});
+  for (auto& r : runs) r.context->eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
   for (int rep = 0; rep < options.repetitions; ++rep) {
-    if (options.pp > 0) {
-      context.reset();
-      const auto start = clock::now();
-      context.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(options.pp)));
-      pp.push_back(static_cast<double>(options.pp) / seconds_since(start));
-    }
-    if (options.tg > 0) {
-      context.reset();
-      const auto start = clock::now();
-      for (int64_t i = 0; i < options.tg; ++i) context.eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1));
-      tg.push_back(static_cast<double>(options.tg) / seconds_since(start));
+    for (auto& r : runs) {
+      Context& context = *r.context;
+      if (options.pp > 0) {
+        context.reset();
+        const auto start = clock::now();
+        context.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(options.pp)));
+        r.pp.push_back(static_cast<double>(options.pp) / seconds_since(start));
+      }
+      if (options.tg > 0) {
+        context.reset();
+        const auto start = clock::now();
+        for (int64_t i = 0; i < options.tg; ++i) context.eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1));
+        r.tg.push_back(static_cast<double>(options.tg) / seconds_since(start));
+      }
     }
   }
-  if (!pp.empty()) result.pp_tokens_per_s = median(pp);
-  if (!tg.empty()) result.tg_tokens_per_s = median(tg);
+  const auto median_of = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
+
+  BenchResult result;
+  result.bytes_per_token = model.bytes_per_token() + (adapter ? adapter->bytes() : 0);
+  result.kv_bytes = runs[0].context->kv_bytes();
+  result.pp_tokens_per_s = median_of(runs[0].pp);
+  result.tg_tokens_per_s = median_of(runs[0].tg);
+  if (adapter) {
+    result.pp_base_tokens_per_s = median_of(runs[1].pp);
+    result.tg_base_tokens_per_s = median_of(runs[1].tg);
+  }
   result.peak_resident = base::peak_resident_bytes();
   result.read_bytes_per_s = measure_read_bandwidth(pool);
   result.copy_bytes_per_s = measure_copy_bandwidth(pool);

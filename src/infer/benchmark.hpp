@@ -21,6 +21,10 @@ struct BenchOptions {
 struct BenchResult {
   double pp_tokens_per_s = 0;  // median of the repetitions
   double tg_tokens_per_s = 0;
+  // With an adapter: the same runs on the base alone, alternated with the
+  // adapter's in one process so that a busy host's drift falls on both.
+  double pp_base_tokens_per_s = 0;
+  double tg_base_tokens_per_s = 0;
   double read_bytes_per_s = 0;  // bytes read per second by a parallel sum
   double copy_bytes_per_s = 0;  // bytes read + written per second by a parallel memcpy
   uint64_t bytes_per_token = 0;
@@ -36,7 +40,8 @@ struct BenchResult {
 double measure_read_bandwidth(base::ThreadPool& pool);
 double measure_copy_bandwidth(base::ThreadPool& pool);
 
-// `adapter` (may be null) is applied on `model`; its bytes count as read by every token.
+// `adapter` (may be null) is applied on `model`; its bytes count as read by
+// every token, and the base alone is measured too (pp_base_, tg_base_).
 BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const BenchOptions& options,
                           const Adapter* adapter = nullptr);
 

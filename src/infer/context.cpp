@@ -164,13 +164,13 @@ Context::Terms Context::low_rank(const AdapterGroup* group, const float* x, int6
   Terms out;
   if (!group || !group->a) return out;
   float* u = lora_u_.data();
-  kernels::matmul(pool_, group->type, group->a, group->rank, group->cols, x, n, u, group->rank, scratch_);
+  kernels::matmul_split_columns(pool_, group->type, group->a, group->rank, group->cols, x, n, u, group->rank, scratch_);
   for (size_t o = 0; o < out.terms.size(); ++o) {
     const AdaptedOutput& a = group->outputs[o];
-    if (!a.b) continue;
+    if (!a.bt) continue;
     for (int64_t t = 0; t < n; ++t)
       for (int64_t j = a.offset; j < a.offset + a.rank; ++j) u[t * group->rank + j] *= a.scale;
-    out.terms[o] = {group->type, a.b, a.rank, u + a.offset, group->rank};
+    out.terms[o] = {group->type, a.bt, a.rank, u + a.offset, group->rank};
   }
   return out;
 }

@@ -60,7 +60,7 @@ class Context {
   // u = A·x into lora_u_, each output's columns scaled by its alpha / rank.
   struct Terms {
     std::array<kernels::LowRankTerm, 3> terms;
-    const kernels::LowRankTerm* operator[](size_t i) const { return terms[i].b ? &terms[i] : nullptr; }
+    const kernels::LowRankTerm* operator[](size_t i) const { return terms[i].bt ? &terms[i] : nullptr; }
   };
   Terms low_rank(const AdapterGroup* group, const float* x, int64_t n);
   void reserve(int64_t n);

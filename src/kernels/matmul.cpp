@@ -8,6 +8,7 @@
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
 #include "kernels/row_groups.hpp"
+#include "kernels/vector_ops.hpp"
 
 namespace josi::kernels {
 
@@ -90,7 +91,7 @@ detail::ActLayout layout_for(ActFormat format, int64_t k) {
 // among them), enough tasks for the pool to balance, few enough that
 // each task amortises its start.
 constexpr int64_t kRowBlock = 16;
-static_assert(kRowBlock % detail::kGroupRows == 0);
+static_assert(kRowBlock % detail::kGroupRows == 0 && kRowBlock % kLowRankPanel == 0);
 
 }  // namespace
 
@@ -104,29 +105,22 @@ void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
                 std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row groups");
 }
 
-// Adds `term` to rows [r0, r1) of y, one block of rows and up to kTermTokens
-// tokens at a time through a buffer on the stack: the float kernel writes
-// B·u there and the sum goes into y.
-constexpr int64_t kTermTokens = 64;
-
-void add_low_rank(const LowRankTerm& term, GemmFn gemm, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
-  float sums[kTermTokens * kRowBlock];
-  const size_t b_row = *formats::ggml_row_bytes(term.type, static_cast<uint64_t>(term.rank));
-  for (int64_t r = r0; r < r1; r += kRowBlock) {
-    const int64_t rows = std::min(kRowBlock, r1 - r);
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTermTokens) {
-      detail::GemmArgs args;
-      args.w = static_cast<const uint8_t*>(term.b) + static_cast<size_t>(r) * b_row;
-      args.row_bytes = b_row;
-      args.k = term.rank;
-      args.x = reinterpret_cast<const uint8_t*>(term.u + t0 * term.ldu);
-      args.x_stride = static_cast<size_t>(term.ldu) * sizeof(float);
-      args.n_tokens = std::min(kTermTokens, n_tokens - t0);
-      args.y = sums;
-      args.ldy = kRowBlock;
-      gemm(args, 0, rows);
-      for (int64_t t = 0; t < args.n_tokens; ++t)
-        for (int64_t i = 0; i < rows; ++i) y[(t0 + t) * ldy + r + i] += sums[t * kRowBlock + i];
+// Adds `term` to rows [r0, r1) of y, r0 a multiple of kLowRankPanel: for
+// each panel and token, the panel's rank columns weighted by u.
+void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
+  const int64_t panel_values = term.rank * kLowRankPanel;
+  for (int64_t r = r0; r < r1; r += kLowRankPanel) {
+    const int64_t n = std::min(kLowRankPanel, r1 - r), offset = r / kLowRankPanel * panel_values;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const float* u = term.u + t * term.ldu;
+      float* out = y + t * ldy + r;
+      if (term.type == GgmlType::F16) {
+        axpy_f16_rows(u, static_cast<const uint16_t*>(term.bt) + offset, kLowRankPanel, term.rank, n, out);
+        continue;
+      }
+      const float* panel = static_cast<const float*>(term.bt) + offset;
+      for (int64_t j = 0; j < term.rank; ++j)
+        for (int64_t i = 0; i < n; ++i) out[i] += u[j] * panel[j * kLowRankPanel + i];
     }
   }
 }
@@ -158,12 +152,10 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   const auto info = formats::ggml_type_info(type);
   const MatmulKernels& kernels = *detail::matmul_kernels(active_isa());
   TypeKernel kernel = kernel_for(kernels, type);
-  GemmFn term_gemm = nullptr;
   if (term) {
     if (term->type != GgmlType::F32 && term->type != GgmlType::F16)
       throw Error("matmul: a low-rank term must be F32 or F16, not " + std::string(formats::ggml_type_info(term->type).name));
     if (term->rank <= 0 || term->ldu < term->rank) throw Error("matmul: a low-rank term needs 0 < rank <= ldu");
-    term_gemm = kernel_for(kernels, term->type).gemm;
   }
   if (!kernel.gemm) throw Error("matmul: cannot multiply weights of type " + std::string(info.name));
   if (k <= 0 || k % static_cast<int64_t>(info.block_size) != 0)
@@ -206,8 +198,48 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
     const int64_t r1 = static_cast<int64_t>(end) * kRowBlock;
     const int64_t r0 = static_cast<int64_t>(begin) * kRowBlock, r_end = r1 < rows ? r1 : rows;
     kernel.gemm(args, r0, r_end);
-    if (term) add_low_rank(*term, term_gemm, r0, r_end, n_tokens, y, ldy);
+    if (term) add_low_rank(*term, r0, r_end, n_tokens, y, ldy);
   });
+}
+
+// Columns per slice of matmul_split_columns: a multiple of every float
+// kernel's vector width, small enough that a 1536-column A gives three.
+constexpr int64_t kColumnSlice = 512;
+
+void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k,
+                          const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
+  const TypeKernel kernel = kernel_for(*detail::matmul_kernels(active_isa()), type);
+  if (!kernel.gemm || kernel.act != ActFormat::f32)
+    throw Error("matmul_split_columns: weights must be F32, F16 or BF16, not " +
+                std::string(formats::ggml_type_info(type).name));
+  if (rows <= 0 || n_tokens <= 0 || k <= 0) return;
+  const int64_t slices = (k + kColumnSlice - 1) / kColumnSlice, blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const size_t slice_floats = static_cast<size_t>(n_tokens * rows);
+  scratch.partial_sums.resize(slice_floats * static_cast<size_t>(slices));
+  const size_t row_bytes = *formats::ggml_row_bytes(type, static_cast<uint64_t>(k));
+  const size_t value_bytes = formats::ggml_type_info(type).type_size;
+  pool.parallel_for(static_cast<size_t>(slices * blocks), 1, [&](size_t begin, size_t end) {
+    for (size_t task = begin; task < end; ++task) {
+      const int64_t s = static_cast<int64_t>(task) / blocks, r0 = static_cast<int64_t>(task) % blocks * kRowBlock;
+      const int64_t c0 = s * kColumnSlice;
+      detail::GemmArgs args;
+      args.w = static_cast<const uint8_t*>(w) + static_cast<size_t>(c0) * value_bytes;
+      args.row_bytes = row_bytes;
+      args.k = std::min(kColumnSlice, k - c0);
+      args.x = reinterpret_cast<const uint8_t*>(x + c0);
+      args.x_stride = static_cast<size_t>(k) * sizeof(float);
+      args.n_tokens = n_tokens;
+      args.y = scratch.partial_sums.data() + static_cast<size_t>(s) * slice_floats;
+      args.ldy = rows;
+      kernel.gemm(args, r0, std::min(rows, r0 + kRowBlock));
+    }
+  });
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      float sum = 0;
+      for (int64_t s = 0; s < slices; ++s) sum += scratch.partial_sums[static_cast<size_t>(s) * slice_floats + t * rows + r];
+      y[t * ldy + r] = sum;
+    }
 }
 
 }  // namespace josi::kernels

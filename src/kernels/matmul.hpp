@@ -31,16 +31,23 @@ void arrange_weights(WeightLayout layout, formats::GgmlType type, const void* w,
 // Buffers reused across calls so the hot loop never allocates.
 struct MatmulScratch {
   std::vector<uint8_t> activations;
+  std::vector<float> partial_sums;
 };
 
 // A low-rank term a product adds to its rows: y[t * ldy + r] += sum_j
-// B[r][j] * u[t * ldu + j], with B `rows` rows of `rank` F32 or F16
-// weights. A LoRA adapter's second factor (u = scale · A·x) rides on its
-// base projection this way, computed in the same tasks as the rows it adds
-// to, so an adapter adds no synchronisation of its own to the product.
+// B[r][j] * u[t * ldu + j], with B (`rows` × `rank`, F32 or F16) in panels of
+// kLowRankPanel rows: panel p holds, for each j, the panel's rows of column j
+// (B[p * 16 + i][j] at bt[(p * rank + j) * 16 + i]), the last panel padded
+// with zeros. A task's rows are then one contiguous read, added as a few
+// vector updates instead of one short dot product per row. A LoRA adapter's
+// second factor (u = scale · A·x) rides on its base projection this way,
+// computed in the same tasks as the rows it adds to, so an adapter adds no
+// synchronisation of its own to the product.
+constexpr int64_t kLowRankPanel = 16;
+
 struct LowRankTerm {
   formats::GgmlType type = formats::GgmlType::F32;
-  const void* b = nullptr;
+  const void* bt = nullptr;
   int64_t rank = 0;
   const float* u = nullptr;
   int64_t ldu = 0;
@@ -55,5 +62,13 @@ struct LowRankTerm {
 void matmul(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
             int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout = WeightLayout::rows,
             const LowRankTerm* term = nullptr);
+
+// y = W·x, as matmul, for a float (F32, F16, BF16) matrix of few long rows:
+// an adapter's stacked A factor, 16 to 48 rows of 1536 to 8960 weights,
+// where tasks of kRowBlock rows would leave threads idle. The columns are
+// split too, into slices of a fixed width whose partial sums are added in
+// order, so the result does not depend on the number of threads.
+void matmul_split_columns(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k,
+                          const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch);
 
 }  // namespace josi::kernels

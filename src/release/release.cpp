@@ -8,6 +8,8 @@
 #include "check/sanity.hpp"
 #include "formats/gguf.hpp"
 #include "formats/peft_adapter.hpp"
+#include "infer/adapter.hpp"
+#include "infer/model.hpp"
 #include "lora/merge.hpp"
 #include "quant/hf_to_gguf.hpp"
 #include "quant/model_quantizer.hpp"
@@ -29,23 +31,10 @@ struct RemovedAfterwards {
   }
 };
 
-// A model directory -> the shippable GGUF: merge an adapter into its base,
-// export F16, quantize, drop the intermediates (the F16 unless keep_f16).
-fs::path build_gguf(const RoleSource& source, const quant::FileType& type, const ReleaseOptions& o, std::ostream& out) {
-  const std::string& role = source.role;
-  fs::path model = source.model_dir;
-  RemovedAfterwards merged;
-  if (is_adapter(model)) {
-    lora::MergeOptions m;
-    m.lora_path = model;
-    m.base_model = o.base_model;
-    m.output_path = o.output_dir / ("josi-v5-" + role + "-merged");
-    merged.dir = m.output_path;
-    auto s = lora::merge_adapter(m);
-    out << "publish: " << role << ": merged " << s.merged_weights << " adapted weights into " << s.base_model.string()
-        << "\n";
-    model = s.output;
-  }
+// A model directory -> josi-v5-<role>-<quant>.gguf: export F16, quantize,
+// drop the F16 unless keep_f16 (the types export writes directly skip it).
+fs::path export_quantized(const fs::path& model, const std::string& role, const quant::FileType& type,
+                          const ReleaseOptions& o, std::ostream& out) {
   fs::path gguf = o.output_dir / ship::model_file_name(role, type.name);
   quant::ExportOptions e;
   e.name = "josi-v5-" + role;
@@ -67,6 +56,71 @@ fs::path build_gguf(const RoleSource& source, const quant::FileType& type, const
   return gguf;
 }
 
+// A role's model directory -> the shippable merged GGUF: merge an adapter
+// into its base (an intermediate), then export and quantize.
+fs::path build_gguf(const RoleSource& source, const quant::FileType& type, const ReleaseOptions& o, std::ostream& out) {
+  const std::string& role = source.role;
+  fs::path model = source.model_dir;
+  RemovedAfterwards merged;
+  if (is_adapter(model)) {
+    lora::MergeOptions m;
+    m.lora_path = model;
+    m.base_model = o.base_model;
+    m.output_path = o.output_dir / ("josi-v5-" + role + "-merged");
+    merged.dir = m.output_path;
+    auto s = lora::merge_adapter(m);
+    out << "publish: " << role << ": merged " << s.merged_weights << " adapted weights into " << s.base_model.string()
+        << "\n";
+    model = s.output;
+  }
+  return export_quantized(model, role, type, o, out);
+}
+
+// A role's PEFT adapter directory -> josi-v5-<role>-lora-f16.gguf.
+fs::path build_adapter_gguf(const RoleSource& source, const ReleaseOptions& o, std::ostream& out) {
+  fs::path gguf = o.output_dir / ship::adapter_file_name(source.role, "f16");
+  quant::LoraExportOptions e;
+  e.base = o.base_model;
+  e.name = "josi-v5-" + source.role;
+  auto summary = quant::export_lora_gguf(source.model_dir, gguf, e);
+  out << "publish: " << source.role << ": adapter " << gguf.string() << " (" << summary.tensors << " tensors, "
+      << summary.bytes << " bytes)\n";
+  return gguf;
+}
+
+// The base model directory the adapters were trained on: --base-model, or
+// the local directory they all name as base_model_name_or_path.
+fs::path adapters_base_dir(const ReleaseOptions& o) {
+  if (!o.base_model.empty()) return o.base_model;
+  fs::path named;
+  for (const auto& s : o.sources) {
+    if (s.model_dir.empty()) continue;
+    fs::path base = formats::PeftAdapter(s.model_dir).config().base_model_name_or_path;
+    if (!named.empty() && base != named)
+      throw Error("publish: the adapters name different bases (" + named.string() + ", " + base.string() +
+                      "); one base serves both roles: give --base-model DIR",
+                  ExitCode::usage);
+    named = base;
+  }
+  if (named.empty() || !fs::exists(named / "config.json"))
+    throw Error("publish: --ship adapters needs the adapters' base as a local model directory (--base-model DIR) or " +
+                    std::string("a ready GGUF (--gguf-base FILE)") +
+                    (named.empty() ? std::string() : "; " + base::quoted(named.string()) + " is not one"),
+                ExitCode::usage);
+  return named;
+}
+
+// A ready adapter file's tensor type ("f16"), refusing a file that is not a GGUF LoRA adapter.
+std::string adapter_type_of(const fs::path& path) {
+  formats::GgufFile file(path);
+  const auto* type = file.find("general.type");
+  if (!type || type->as_string("general.type") != "adapter" || file.tensors().empty())
+    throw Error("publish: " + path.string() + " is not a GGUF LoRA adapter (general.type \"adapter\"); " +
+                    "--ship adapters takes the files `josi export-gguf --lora` writes",
+                ExitCode::usage);
+  return base::to_lower_ascii(formats::ggml_type_info(file.tensors().front().type).name);
+}
+
 // The input checks, before any long work: each role once, a directory that is
 // an adapter or a model, a ready file of the right quant, a known quant.
 std::vector<ship::PublishFile> check_sources(const ReleaseOptions& o) {
@@ -80,8 +134,17 @@ std::vector<ship::PublishFile> check_sources(const ReleaseOptions& o) {
       if (f.role == s.role) throw Error("publish: the " + s.role + " is given twice", ExitCode::usage);
     const fs::path& path = s.gguf.empty() ? s.model_dir : s.gguf;
     if (!fs::exists(path)) throw Error("publish: " + path.string() + " does not exist", ExitCode::io);
-    ship::PublishFile f{s.role, s.gguf, ""};
-    if (!s.gguf.empty()) {
+    const bool adapters = o.ship == ship::ShipShape::adapters;
+    ship::PublishFile f{s.role, s.gguf, "", adapters ? std::string(ship::kBaseRole) : ""};
+    if (adapters && !s.gguf.empty()) {
+      f.quant = adapter_type_of(s.gguf);
+    } else if (adapters) {
+      if (!is_adapter(s.model_dir))
+        throw Error("publish: --ship adapters ships LoRA adapters: " + s.model_dir.string() +
+                        " has no adapter_config.json (a merged model ships with --ship merged)",
+                    ExitCode::usage);
+      formats::PeftAdapter adapter(s.model_dir);
+    } else if (!s.gguf.empty()) {
       f.quant = quant_of(s.gguf);
       if (o.quant_given && f.quant != base::to_lower_ascii(o.quant))
         throw Error("publish: " + s.gguf.string() + " is " + f.quant + ", not the --quant " + o.quant, ExitCode::usage);
@@ -97,20 +160,49 @@ std::vector<ship::PublishFile> check_sources(const ReleaseOptions& o) {
   return files;
 }
 
+// The adapters shape's base: a ready file of the right quant, or (checked
+// here, built later) the adapters' base directory.
+ship::PublishFile check_base(const ReleaseOptions& o) {
+  ship::PublishFile base{std::string(ship::kBaseRole), o.base_gguf, "", ""};
+  if (o.base_gguf.empty()) {
+    adapters_base_dir(o);
+    return base;
+  }
+  if (!fs::exists(o.base_gguf)) throw Error("publish: " + o.base_gguf.string() + " does not exist", ExitCode::io);
+  base.quant = quant_of(o.base_gguf);
+  if (o.quant_given && base.quant != base::to_lower_ascii(o.quant))
+    throw Error("publish: " + o.base_gguf.string() + " is " + base.quant + ", not the --quant " + o.quant,
+                ExitCode::usage);
+  for (const auto& s : o.sources)
+    if (!s.model_dir.empty()) adapters_base_dir(o);  // exporting an adapter reads the base's shapes
+  return base;
+}
+
+// Each adapter against the base it ships with: architecture, shapes, rank, alpha.
+void check_adapters_fit(const fs::path& base, const std::vector<ship::PublishFile>& adapters, std::ostream& out) {
+  const infer::Model model(base);
+  for (const auto& f : adapters) {
+    const infer::Adapter adapter(f.path, model);
+    out << "publish: " << f.role << ": " << f.path.filename().string() << " fits " << base.filename().string() << " ("
+        << adapter.adapted_projections() << " adapted projections, alpha " << adapter.alpha() << ")\n";
+  }
+}
+
 data::DatasetMode mode_of(const std::string& role) {
   return role == "interpreter" ? data::DatasetMode::interpreter : data::DatasetMode::explainer;
 }
 
-// The seed's checks on each file that would ship, as `josi sanity` runs
-// them (the seed's settings, the app's path). Returns the score per role; throws, listing every
+// The seed's checks on each role that would ship, as `josi sanity` runs
+// them (the seed's settings, the app's path; an adapter on its base). Returns the score per role; throws, listing every
 // failing check of every role, when one fails.
-std::map<std::string, std::string> run_gate(const std::vector<ship::PublishFile>& files, const ReleaseOptions& o,
-                                            std::ostream& out) {
+std::map<std::string, std::string> run_gate(const std::vector<ship::PublishFile>& files, const fs::path& base,
+                                            const ReleaseOptions& o, std::ostream& out) {
   std::map<std::string, std::string> scores;
   std::string failures;
   for (const auto& f : files) {
     check::SanityOptions s;
-    s.model = f.path;
+    s.model = f.adapter_of.empty() ? f.path : base;
+    if (!f.adapter_of.empty()) s.adapter = f.path;
     s.mode = mode_of(f.role);
     s.threads = o.threads;
     const auto report = check::run_sanity(s);
@@ -145,9 +237,14 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
   auto type = quant::file_type_from_name(o.quant);
   if (!type) throw Error("publish: unknown --quant " + base::quoted(o.quant), ExitCode::usage);
   ship::parse_url(o.public_url, "--public-url");
+  const bool adapters = o.ship == ship::ShipShape::adapters;
+  if (!adapters && !o.base_gguf.empty())
+    throw Error("publish: --gguf-base is the base of --ship adapters", ExitCode::usage);
   ReleaseResult result;
-  result.files = check_sources(o);
-  bool builds = false;
+  std::vector<ship::PublishFile> roles = check_sources(o);
+  std::optional<ship::PublishFile> base;
+  if (adapters) base = check_base(o);
+  bool builds = base && base->path.empty();
   for (const auto& s : o.sources) builds = builds || !s.model_dir.empty();
   const fs::path local_manifest = o.output_dir / ship::kManifestFile;
   if (builds || !o.upload) {
@@ -156,24 +253,31 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
     base::check_output_path(local_manifest);
   }
 
-  for (size_t i = 0; i < result.files.size(); ++i) {
-    if (!result.files[i].path.empty()) continue;
-    result.files[i].path = build_gguf(o.sources[i], *type, o, out);
-    result.files[i].quant = base::to_lower_ascii(type->name);
+  if (base && base->path.empty()) {
+    base->path = export_quantized(adapters_base_dir(o), base->role, *type, o, out);
+    base->quant = base::to_lower_ascii(type->name);
   }
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (!roles[i].path.empty()) continue;
+    roles[i].path = adapters ? build_adapter_gguf(o.sources[i], o, out) : build_gguf(o.sources[i], *type, o, out);
+    roles[i].quant = adapters ? "f16" : base::to_lower_ascii(type->name);
+  }
+  if (base) check_adapters_fit(base->path, roles, out);
   std::map<std::string, std::string> sanity;
   if (o.skip_sanity) {
-    for (const auto& f : result.files) sanity[f.role] = "skipped";
+    for (const auto& f : roles) sanity[f.role] = "skipped";
     out << "publish: sanity checks skipped (--skip-sanity); the manifest says so\n";
   } else {
-    sanity = run_gate(result.files, o, out);
+    sanity = run_gate(roles, base ? base->path : fs::path(), o, out);
   }
+  if (base) result.files.push_back(*base);
+  result.files.insert(result.files.end(), roles.begin(), roles.end());
 
   result.manifest = ship::build_manifest(result.files, o.public_url);
   result.manifest.sanity = sanity;
   for (const auto& e : result.manifest.models)
     out << "publish: " << e.role << ": " << e.file << ", " << e.size_bytes << " bytes, sha256 " << e.sha256
-        << ", sanity " << sanity[e.role] << "\n";
+        << (e.role == ship::kBaseRole ? std::string() : ", sanity " + sanity[e.role]) << "\n";
   if (builds || !o.upload) {
     base::write_file_atomic(local_manifest, ship::manifest_json(result.manifest));
     result.local_manifest = local_manifest;

@@ -6,6 +6,10 @@
 // upload (manifest last). Everything that can be wrong with the input is
 // found before the long work starts; a model that fails its checks is never
 // uploaded.
+//
+// The adapters shape ships the quantized base once and each role as its LoRA
+// adapter in F16 (josi-v5-<role>-lora-f16.gguf), each checked against the
+// base and gated on base + adapter, the way the app runs them.
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -22,12 +26,14 @@ namespace josi::release {
 struct RoleSource {
   std::string role;                  // "interpreter" | "explainer"
   std::filesystem::path model_dir;   // a LoRA adapter or a merged model directory, or
-  std::filesystem::path gguf;        // a ready GGUF file
+  std::filesystem::path gguf;        // a ready GGUF file (in the adapters shape, a GGUF LoRA adapter)
 };
 
 struct ReleaseOptions {
   std::vector<RoleSource> sources;   // each role once
-  std::string quant = "Q4_K_M";      // what built files become
+  ship::ShipShape ship = ship::ShipShape::merged;
+  std::filesystem::path base_gguf;   // adapters shape: a ready base GGUF; empty: built from the adapters' base
+  std::string quant = "Q4_K_M";      // what built files become (in the adapters shape, the base)
   bool quant_given = false;          // ready files must then be of that quant
   std::filesystem::path base_model;  // of the adapters; empty: their base_model_name_or_path
   std::filesystem::path output_dir = "models/gguf";
@@ -40,7 +46,7 @@ struct ReleaseOptions {
 };
 
 struct ReleaseResult {
-  std::vector<ship::PublishFile> files;
+  std::vector<ship::PublishFile> files;  // the base first, in the adapters shape
   ship::Manifest manifest;
   std::optional<std::filesystem::path> local_manifest;  // written when files were built or nothing was uploaded
 };

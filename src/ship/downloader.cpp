@@ -126,9 +126,8 @@ std::vector<ModelDownload> download_models(const DownloadOptions& options, std::
 
   const std::string old_version = local_version(options.output_dir);
   std::vector<Plan> plans;
-  for (const auto& role : options.roles) {
-    const ModelEntry* entry = manifest.find(role);
-    if (!entry) throw Error(manifest_url + ": the manifest has no " + role + " model");
+  for (const ModelEntry* entry : files_for_roles(manifest, options.roles, manifest_url)) {
+    const std::string& role = entry->role;
     Plan plan{entry, {}, true, ""};
     plan.file.url = !options.base_url.empty() ? join_url(options.base_url, entry->file)
                     : !entry->url.empty()     ? entry->url

@@ -1,7 +1,8 @@
 #pragma once
 // `josi download`: fetch the manifest (or fall back to the built-in file
 // names when the default one cannot be fetched), then each selected model in
-// parallel: kept when present with the manifest's checksum and version,
+// parallel (in an adapters release, each role's adapter and the base they
+// share): kept when present with the manifest's checksum and version,
 // otherwise fetched through download_verified.
 #include <filesystem>
 #include <ostream>

@@ -54,6 +54,9 @@ ModelEntry parse_entry(const Json& entry, const std::string& role, const std::st
   m.quant = optional_string(entry, "quant", where, source);
   m.url = optional_string(entry, "url", where, source);
   if (!m.url.empty()) parse_url(m.url, source + ": manifest: " + where + "url");
+  m.adapter_of = optional_string(entry, "adapter_of", where, source);
+  if (!m.adapter_of.empty() && m.adapter_of != kBaseRole)
+    throw Error(source + ": manifest: " + where + "adapter_of must be \"base\", not " + base::quoted(m.adapter_of));
   return m;
 }
 
@@ -73,18 +76,41 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
   if (m.version.empty()) throw Error(source + ": manifest: version is empty");
   m.base_model = optional_string(root, "base_model", "", source);
   m.published = optional_string(root, "published", "", source);
+  const std::string ship = optional_string(root, "ship", "", source);
+  if (ship == "adapters")
+    m.ship = ShipShape::adapters;
+  else if (!ship.empty() && ship != "merged")
+    throw Error(source + ": manifest: ship must be \"merged\" or \"adapters\", not " + base::quoted(ship));
   const Json& models = field(root, "models", "", source);
   if (!models.is_object()) throw Error(source + ": manifest: models must be an object, not " + json::type_name(models));
+  if (auto it = models.find(std::string(kBaseRole)); it != models.end()) {
+    m.models.push_back(parse_entry(*it, std::string(kBaseRole), source));
+    if (!m.models.back().adapter_of.empty())
+      throw Error(source + ": manifest: models.base cannot be an adapter itself");
+  }
+  const bool has_base = !m.models.empty();
   for (auto role : kRoles) {
     auto it = models.find(std::string(role));
-    if (it != models.end()) m.models.push_back(parse_entry(*it, std::string(role), source));
+    if (it == models.end()) continue;
+    m.models.push_back(parse_entry(*it, std::string(role), source));
+    const ModelEntry& e = m.models.back();
+    // An adapter is useless without its base, and a full model in an adapters release is not what its reader expects.
+    if (!e.adapter_of.empty() && !has_base)
+      throw Error(source + ": manifest: models." + e.role + " is an adapter of models.base, which the manifest lacks");
+    if (e.adapter_of.empty() && m.ship == ShipShape::adapters)
+      throw Error(source + ": manifest: ship is \"adapters\" but models." + e.role + " is not an adapter of the base");
+    if (!e.adapter_of.empty() && m.ship != ShipShape::adapters)
+      throw Error(source + ": manifest: models." + e.role + " is an adapter, but ship is not \"adapters\"");
   }
+  if (m.ship == ShipShape::adapters && !has_base)
+    throw Error(source + ": manifest: ship is \"adapters\" but models.base is missing");
   if (auto it = root.find("sanity"); it != root.end()) {
     if (!it->is_object()) throw Error(source + ": manifest: sanity must be an object, not " + json::type_name(*it));
     for (auto role : kRoles)
       if (it->contains(std::string(role))) m.sanity[std::string(role)] = string_field(*it, std::string(role), "sanity.", source);
   }
-  if (m.models.empty()) throw Error(source + ": manifest: models has neither an interpreter nor an explainer entry");
+  if (m.models.size() == static_cast<size_t>(has_base))
+    throw Error(source + ": manifest: models has neither an interpreter nor an explainer entry");
   // Two roles writing one file, or a model overwriting the local manifest copy, would clobber each other.
   for (size_t i = 0; i < m.models.size(); ++i) {
     if (m.models[i].file == kManifestFile)
@@ -102,10 +128,13 @@ std::string manifest_json(const Manifest& manifest) {
   root["version"] = manifest.version;
   root["base_model"] = manifest.base_model;
   root["published"] = manifest.published;
+  // Merged manifests stay exactly the seed's layout.
+  if (manifest.ship == ShipShape::adapters) root["ship"] = "adapters";
   Json models = Json::object();
   for (const auto& m : manifest.models) {
     models[m.role] = {{"file", m.file}, {"size_bytes", m.size_bytes}, {"sha256", m.sha256},
                       {"quant", m.quant},  {"url", m.url}};
+    if (!m.adapter_of.empty()) models[m.role]["adapter_of"] = m.adapter_of;
   }
   root["models"] = std::move(models);
   if (!manifest.sanity.empty()) {
@@ -132,6 +161,23 @@ Manifest default_manifest(std::string_view base_url) {
 
 std::string model_file_name(std::string_view role, std::string_view quant) {
   return "josi-v5-" + std::string(role) + "-" + base::to_lower_ascii(quant) + ".gguf";
+}
+
+std::string adapter_file_name(std::string_view role, std::string_view type) {
+  return "josi-v5-" + std::string(role) + "-lora-" + base::to_lower_ascii(type) + ".gguf";
+}
+
+std::vector<const ModelEntry*> files_for_roles(const Manifest& manifest, const std::vector<std::string>& roles,
+                                               const std::string& source) {
+  std::vector<const ModelEntry*> files;
+  for (const auto& role : roles) {
+    const ModelEntry* entry = manifest.find(role);
+    if (!entry) throw Error(source + ": the manifest has no " + role + " model");
+    if (!entry->adapter_of.empty() && (files.empty() || files.front()->role != kBaseRole))
+      files.insert(files.begin(), manifest.find(kBaseRole));  // parse_manifest made sure it is there
+    files.push_back(entry);
+  }
+  return files;
 }
 
 bool is_plain_file_name(std::string_view name) {

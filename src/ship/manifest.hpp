@@ -4,6 +4,10 @@
 // and the release checks' scores. What `josi publish` uploads last and
 // `josi download` trusts only after checking every field, above all that
 // file names are plain names.
+//
+// Two shapes: "merged" (the seed's: each role a full model) and "adapters"
+// (`"ship": "adapters"`: one base model, models.base, and each role a LoRA
+// adapter file applied on it at run time, marked `"adapter_of": "base"`).
 #include <array>
 #include <cstdint>
 #include <map>
@@ -16,6 +20,9 @@ namespace josi::ship {
 inline constexpr std::string_view kManifestFile = "josi-v5-manifest.json";
 inline constexpr std::string_view kDefaultPublicUrl = "https://objects.mivalta.com/models";
 inline constexpr std::array<std::string_view, 2> kRoles = {"interpreter", "explainer"};
+inline constexpr std::string_view kBaseRole = "base";  // the shared base of an adapters manifest
+
+enum class ShipShape { merged, adapters };
 
 struct ModelEntry {
   std::string role;         // "interpreter" | "explainer"
@@ -24,13 +31,15 @@ struct ModelEntry {
   std::string sha256;       // lower-case hex; "": unknown (built-in defaults only)
   std::string quant;        // "q4_k_m"
   std::string url;          // where to fetch it; "": beside the manifest
+  std::string adapter_of;   // "base": a LoRA adapter applied on models.base; "": a full model
 };
 
 struct Manifest {
   std::string version = "v5";
   std::string base_model = "Qwen2.5-1.5B-Instruct";
   std::string published;  // ISO 8601 UTC
-  std::vector<ModelEntry> models;
+  ShipShape ship = ShipShape::merged;
+  std::vector<ModelEntry> models;  // the base first, when there is one
   // Per role, what `josi publish` found: "5/5", "2/2" or "skipped"; empty in
   // manifests from before the release gate.
   std::map<std::string, std::string> sanity;
@@ -41,7 +50,8 @@ struct Manifest {
 // Throws josi::Error naming `source` and the field for anything malformed:
 // not JSON, a missing or mistyped field, a checksum that is not 64 hex
 // digits, a URL that is not http(s) or file, and a file name that is not a
-// plain name ("../x", "a/b", ".hidden").
+// plain name ("../x", "a/b", ".hidden"); in the adapters shape, a role that
+// is not an adapter of the base, or an adapter whose base is missing.
 Manifest parse_manifest(std::string_view text, const std::string& source);
 std::string manifest_json(const Manifest& manifest);  // pretty-printed, ends with a newline
 
@@ -50,6 +60,10 @@ std::string manifest_json(const Manifest& manifest);  // pretty-printed, ends wi
 Manifest default_manifest(std::string_view base_url);
 
 std::string model_file_name(std::string_view role, std::string_view quant);  // josi-v5-<role>-<quant>.gguf
+std::string adapter_file_name(std::string_view role, std::string_view type);  // josi-v5-<role>-lora-<type>.gguf
+// The files a download of `roles` needs: each role's, and the base first when they are adapters of it.
+std::vector<const ModelEntry*> files_for_roles(const Manifest& manifest, const std::vector<std::string>& roles,
+                                               const std::string& source);
 // Letters, digits, '.', '_', '-', '+'; not starting with '.'; at most 255 bytes.
 bool is_plain_file_name(std::string_view name);
 std::string iso_time_now();  // "2025-01-31T12:00:00Z"

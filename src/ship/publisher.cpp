@@ -83,7 +83,9 @@ Manifest build_manifest(const std::vector<PublishFile>& files, const std::string
     ModelEntry e;
     e.role = f.role;
     e.quant = f.quant;
-    e.file = model_file_name(f.role, f.quant);
+    e.adapter_of = f.adapter_of;
+    e.file = f.adapter_of.empty() ? model_file_name(f.role, f.quant) : adapter_file_name(f.role, f.quant);
+    if (!f.adapter_of.empty()) manifest.ship = ShipShape::adapters;
     e.url = join_url(public_url, e.file);
     e.size_bytes = fs::file_size(f.path);
     manifest.models.push_back(std::move(e));

@@ -15,13 +15,14 @@
 namespace josi::ship {
 
 struct PublishFile {
-  std::string role;             // "interpreter" | "explainer"
+  std::string role;             // "interpreter" | "explainer" | "base"
   std::filesystem::path path;   // the GGUF file
-  std::string quant;            // "q4_k_m"
+  std::string quant;            // "q4_k_m"; an adapter's tensor type, "f16"
+  std::string adapter_of;       // "base": a LoRA adapter of the base file; "": a full model
 };
 
 // Hashes the files (with a progress bar) into a manifest whose URLs are
-// under `public_url`.
+// under `public_url`: the adapters shape when a file is an adapter.
 Manifest build_manifest(const std::vector<PublishFile>& files, const std::string& public_url);
 
 // Uploads the files and then the manifest (which must describe them, with

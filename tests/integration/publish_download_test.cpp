@@ -218,7 +218,7 @@ TEST(Mirror, StaticServingGuideServesAVerifiedMirror) {
   manifest.published = josi::ship::iso_time_now();
   for (auto [role, path] : {std::pair{"interpreter", release.interpreter}, std::pair{"explainer", release.explainer}}) {
     josi::ship::ModelEntry e{role, josi::ship::model_file_name(role, "q4_k_m"), fs::file_size(path), file_sha256(path),
-                             "q4_k_m", "file://" + path.string()};
+                             "q4_k_m", "file://" + path.string(), ""};
     manifest.models.push_back(e);
   }
   write_text(mirror / "source.json", josi::ship::manifest_json(manifest));
@@ -278,8 +278,9 @@ TEST(Mirror, WithoutAManifestTheBuiltInNamesAreUsedUnverified) {
       << named.err;
 }
 
-// A LoRA adapter on layer 0's q_proj of the tiny preset (hidden 256), rank 2.
-void write_adapter(const fs::path& dir, const std::string& base, float b_value) {
+// A LoRA adapter on layer 0's q_proj of the tiny preset (hidden 256), rank 2;
+// another `hidden` makes an adapter of another base.
+void write_adapter(const fs::path& dir, const std::string& base, float b_value, int64_t hidden = 256) {
   josi::formats::LoraConfig lora;
   lora.r = 2;
   lora.lora_alpha = 4;
@@ -296,8 +297,9 @@ void write_adapter(const fs::path& dir, const std::string& base, float b_value) 
   const std::string key = "base_model.model.model.layers.0.self_attn.q_proj.lora_";
   josi::formats::write_peft_adapter(
       dir, lora,
-      {{key + "A.weight", josi::formats::DType::F32, {2, 256}, floats(512, [](size_t i) { return 0.01f * (i % 7); })},
-       {key + "B.weight", josi::formats::DType::F32, {256, 2}, floats(512, [&](size_t) { return b_value; })}});
+      {{key + "A.weight", josi::formats::DType::F32, {2, hidden},
+        floats(size_t(2 * hidden), [](size_t i) { return 0.01f * (i % 7); })},
+       {key + "B.weight", josi::formats::DType::F32, {hidden, 2}, floats(size_t(2 * hidden), [&](size_t) { return b_value; })}});
 }
 
 TEST(PublishBuild, FullModeMergesExportsQuantizesAndWritesTheManifest) {
@@ -408,6 +410,170 @@ TEST(PublishBuild, BadInputIsRefusedBeforeAnyWork) {
   ASSERT_EQ(manifest_only.exit_code, 0) << manifest_only.err;
   EXPECT_TRUE(fs::exists(work / "m" / "josi-v5-manifest.json"));
   EXPECT_FALSE(fs::exists(work / "m" / "josi-v5-interpreter-q4_k_m.gguf"));
+}
+
+// --ship adapters end to end: built from two adapters and their base (named
+// by the adapters), gated on base + adapter, uploaded through S3 as ready
+// files, downloaded through nginx as the base and each role's adapter.
+TEST_F(PublishDownload, TheAdaptersShapeShipsTheBaseOnceAndEachRolesAdapter) {
+  auto tok = qwen_tokenizer_json();
+  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
+  TempDir work;
+  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", (work / "base").string()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  write_adapter(work / "interpreter", (work / "base").string(), 0.05f);
+  write_adapter(work / "explainer", (work / "base").string(), -0.03f);
+  const fs::path gguf = work / "gguf";
+  const std::vector<std::string> build = {"publish", "--ship", "adapters", "--interpreter",
+                                          (work / "interpreter").string(), "--explainer", (work / "explainer").string(),
+                                          "--no-upload", "--output-dir", gguf.string()};
+  const fs::path base_file = gguf / "josi-v5-base-q4_k_m.gguf";
+  const fs::path interpreter_file = gguf / "josi-v5-interpreter-lora-f16.gguf";
+  const fs::path explainer_file = gguf / "josi-v5-explainer-lora-f16.gguf";
+  // The gate runs each role as the app does, the adapter on the base; the random base fails it.
+  auto refused = run_josi(build);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(josi_lines(refused.err), 1u) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "publish: sanity checks failed, nothing uploaded: interpreter ")) << refused.err;
+  EXPECT_TRUE(contains(refused.out, "sanity interpreter on " + base_file.string() + " + " + interpreter_file.string()))
+      << refused.out;
+  EXPECT_TRUE(contains(refused.out, "sanity explainer on " + base_file.string() + " + " + explainer_file.string()))
+      << refused.out;
+  EXPECT_FALSE(fs::exists(gguf / "josi-v5-manifest.json"));
+
+  auto with_skip = build;
+  with_skip.push_back("--skip-sanity");
+  auto r = run_josi(with_skip);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "publish: interpreter: josi-v5-interpreter-lora-f16.gguf fits josi-v5-base-q4_k_m.gguf (1 "
+                              "adapted projections, alpha 4)"))
+      << r.out;
+  std::vector<std::string> left;
+  for (auto& e : fs::directory_iterator(gguf)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"josi-v5-base-q4_k_m.gguf", "josi-v5-explainer-lora-f16.gguf",
+                                            "josi-v5-interpreter-lora-f16.gguf", "josi-v5-manifest.json"}));
+  josi::formats::GgufFile base(base_file), adapter(interpreter_file);
+  EXPECT_EQ(base.at("general.file_type").as_uint("t"), 15u);
+  EXPECT_EQ(adapter.at("general.type").as_string("t"), "adapter");
+  EXPECT_EQ(adapter.at("general.name").as_string("n"), "josi-v5-interpreter");
+  auto m = josi::ship::parse_manifest(read_text(gguf / "josi-v5-manifest.json"), "manifest");
+  EXPECT_EQ(m.ship, josi::ship::ShipShape::adapters);
+  EXPECT_EQ(m.find("base")->sha256, file_sha256(base_file));
+  EXPECT_EQ(m.find("base")->quant, "q4_k_m");
+  EXPECT_EQ(m.find("explainer")->sha256, file_sha256(explainer_file));
+  EXPECT_EQ(m.find("explainer")->adapter_of, "base");
+  EXPECT_EQ(m.find("interpreter")->quant, "f16");
+  EXPECT_EQ(m.sanity, (std::map<std::string, std::string>{{"interpreter", "skipped"}, {"explainer", "skipped"}}));
+
+  // The ready files upload through the store; the manifest goes last.
+  TempDir ready;
+  for (const auto& f : {base_file, interpreter_file, explainer_file}) fs::copy_file(f, ready / f.filename());
+  auto up = run_josi({"publish", "--ship", "adapters", "--upload-only", "--gguf-base",
+                      (ready / base_file.filename()).string(), "--gguf-interpreter",
+                      (ready / interpreter_file.filename()).string(), "--gguf-explainer",
+                      (ready / explainer_file.filename()).string(), "--skip-sanity", "--s3-endpoint", store.endpoint(),
+                      "--s3-access-key", S3Store::kAccessKey, "--s3-secret-key", S3Store::kSecretKey, "--bucket",
+                      store.bucket(), "--public-url", public_url, "--retries", "2"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  expect_no_secret(up);
+  for (const char* key : {"josi-v5-base-q4_k_m.gguf", "josi-v5-interpreter-lora-f16.gguf",
+                          "josi-v5-explainer-lora-f16.gguf"})
+    EXPECT_TRUE(contains(up.out, std::string("uploaded s3://mivalta-models/") + key)) << up.out;
+  std::vector<std::string> written;
+  for (const auto& req : store.requests())
+    if (req["method"] == "PUT" || req["method"] == "POST") written.push_back(req["url"]);
+  ASSERT_FALSE(written.empty());
+  EXPECT_EQ(written.back(), "/mivalta-models/josi-v5-manifest.json");
+
+  // The download takes the base and both adapters, verified; one role takes the base and its adapter.
+  TempDir out;
+  auto d = download(manifest_url, out.path());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  for (const auto& f : {base_file, interpreter_file, explainer_file})
+    EXPECT_EQ(file_sha256(out / f.filename()), file_sha256(f)) << f.filename();
+  EXPECT_TRUE(contains(d.out, "download: base: " + (out / "josi-v5-base-q4_k_m.gguf").string() +
+                              " downloaded (not present)"))
+      << d.out;
+  TempDir one;
+  auto explainer_only = download(manifest_url, one.path(), {"--explainer-only"});
+  ASSERT_EQ(explainer_only.exit_code, 0) << explainer_only.err;
+  left.clear();
+  for (auto& e : fs::directory_iterator(one.path())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"josi-v5-base-q4_k_m.gguf", "josi-v5-explainer-lora-f16.gguf",
+                                            "josi-v5-manifest.json"}));
+
+  // What was downloaded runs: the base and an adapter through the app's path.
+  auto sanity = run_josi({"sanity", "--model-path", (out / "josi-v5-base-q4_k_m.gguf").string(), "--adapter",
+                          (out / "josi-v5-explainer-lora-f16.gguf").string(), "--mode", "explainer"});
+  EXPECT_TRUE(contains(sanity.out, "sanity explainer on ")) << sanity.out << sanity.err;
+
+  // A manifest naming an adapter without its base: one clear line, nothing written.
+  josi::json::Json broken = josi::json::Json::parse(read_text(gguf / "josi-v5-manifest.json"));
+  broken["models"].erase("base");
+  TempDir mirror, nothing;
+  write_text(mirror / "josi-v5-manifest.json", broken.dump());
+  auto no_base = run_josi({"download", "--manifest-url", "file://" + (mirror / "josi-v5-manifest.json").string(),
+                           "--output-dir", (nothing / "m").string()});
+  EXPECT_EQ(no_base.exit_code, 1);
+  EXPECT_EQ(josi_lines(no_base.err), 1u) << no_base.err;
+  EXPECT_TRUE(contains(no_base.err, "manifest: models.interpreter is an adapter of models.base, which the manifest lacks"))
+      << no_base.err;
+  EXPECT_FALSE(fs::exists(nothing / "m" / "josi-v5-base-q4_k_m.gguf"));
+}
+
+TEST(PublishBuild, TheAdaptersShapeRefusesWhatCannotShipAsAdapters) {
+  auto tok = qwen_tokenizer_json();
+  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
+  TempDir work;
+  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", (work / "base").string()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string base = (work / "base").string();
+  write_adapter(work / "interpreter", base, 0.05f);
+  write_adapter(work / "explainer", base, 0.02f);
+  write_adapter(work / "wide", base, 0.02f, 512);
+  write_adapter(work / "hub", "Qwen/Qwen2.5-1.5B-Instruct", 0.02f);
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"publish", "--no-upload", "--skip-sanity", "--output-dir", (work / "o").string()});
+    return run_josi(args);
+  };
+  auto expect_line = [](const RunResult& r, int code, const std::string& part) {
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_EQ(josi_lines(r.err), 1u) << r.err;
+    EXPECT_TRUE(contains(r.err, part)) << r.err;
+  };
+  const std::string interpreter = (work / "interpreter").string(), explainer = (work / "explainer").string();
+  // An adapter of another base (its projection is 512 wide, the base's 256).
+  auto wide = run({"--ship", "adapters", "--interpreter", (work / "wide").string(), "--explainer", explainer});
+  EXPECT_NE(wide.exit_code, 0);
+  EXPECT_EQ(josi_lines(wide.err), 1u) << wide.err;
+  EXPECT_TRUE(contains(wide.err, "wide")) << wide.err;
+  // A merged model is not an adapter.
+  expect_line(run({"--ship", "adapters", "--interpreter", base, "--explainer", explainer}), 2,
+              "--ship adapters ships LoRA adapters: " + base + " has no adapter_config.json");
+  // The base must be found: a hub name is not a local directory, and two adapters must agree.
+  expect_line(run({"--ship", "adapters", "--interpreter", (work / "hub").string(), "--explainer", explainer}), 2,
+              "the adapters name different bases");
+  expect_line(run({"--ship", "adapters", "--interpreter", (work / "hub").string(), "--explainer",
+                   (work / "hub").string()}),
+              2, "needs the adapters' base as a local model directory (--base-model DIR)");
+  expect_line(run({"--gguf-base", base, "--interpreter", interpreter, "--explainer", explainer}), 2,
+              "--gguf-base is the base of --ship adapters");
+  // Ready files: an adapter must be one, and must fit the base it ships with.
+  auto built = run({"--ship", "adapters", "--interpreter", interpreter, "--explainer", explainer});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  const std::string base_gguf = (work / "o" / "josi-v5-base-q4_k_m.gguf").string();
+  const std::string adapter_gguf = (work / "o" / "josi-v5-interpreter-lora-f16.gguf").string();
+  expect_line(run({"--ship", "adapters", "--gguf-base", base_gguf, "--gguf-interpreter", base_gguf, "--gguf-explainer",
+                   adapter_gguf}),
+              2, base_gguf + " is not a GGUF LoRA adapter");
+  expect_line(run({"--ship", "adapters", "--gguf-base", adapter_gguf, "--gguf-interpreter", adapter_gguf,
+                   "--gguf-explainer", adapter_gguf}),
+              1, adapter_gguf + ": no general.file_type");
+  expect_line(run_josi({"publish", "--ship", "adapters", "--upload-only", "--gguf-interpreter", adapter_gguf,
+                        "--gguf-explainer", adapter_gguf}),
+              2, "with --ship adapters, the base as --gguf-base FILE");
 }
 
 }  // namespace

@@ -147,7 +147,7 @@ TEST_F(UploadFaults, PrivateObjectsFailThePublicCheck) {
             0);
   josi::ship::Manifest m;
   m.models.push_back({"interpreter", "josi-v5-interpreter-q4_k_m.gguf", fs::file_size(release.interpreter),
-                      file_sha256(release.interpreter), "q4_k_m", public_url + "/josi-v5-interpreter-q4_k_m.gguf"});
+                      file_sha256(release.interpreter), "q4_k_m", public_url + "/josi-v5-interpreter-q4_k_m.gguf", ""});
   TempDir out;
   write_text(out / "m.json", josi::ship::manifest_json(m));
   auto r = download("file://" + (out / "m.json").string(), out / "models", {"--interpreter-only"});
@@ -172,7 +172,7 @@ class DownloadFaults : public ::testing::Test {
   }
   std::string manifest_for(const std::string& base_url, const std::string& file = "josi-v5-interpreter-q4_k_m.gguf") {
     josi::ship::Manifest m;
-    m.models.push_back({"interpreter", file, fs::file_size(model), file_sha256(model), "q4_k_m", ""});
+    m.models.push_back({"interpreter", file, fs::file_size(model), file_sha256(model), "q4_k_m", "", ""});
     write_text(root / "josi-v5-manifest.json", josi::ship::manifest_json(m));
     return base_url + "/josi-v5-manifest.json";
   }

@@ -337,49 +337,58 @@ TEST(Matmul, ALowRankTermAddsBTimesUOnEveryPath) {
   IsaGuard guard;
   josi::base::ThreadPool pool(2);
   std::mt19937 rng(21);
-  const int64_t rows = 80, k = 512, ldu = 24;
-  const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
+  const int64_t k = 512, ldu = 24;
   std::vector<Isa> isas = fast_isas();
   isas.push_back(Isa::scalar);
-  for (const GgmlType b_type : {GgmlType::F32, GgmlType::F16}) {
-    for (const int64_t rank : {int64_t{16}, int64_t{5}}) {
-      // B as stored, and its values as the kernel sees them (F16 rounded).
-      const auto b_values = random_floats(rng, rows * rank, 0.05f);
-      std::vector<uint8_t> b_bytes(row_bytes(b_type, rank) * static_cast<size_t>(rows));
-      std::vector<float> b_exact(b_values.size());
-      for (int64_t r = 0; r < rows; ++r) {
-        josi::quant::quantize_row(b_type, &b_values[r * rank], &b_bytes[r * row_bytes(b_type, rank)], rank);
-        josi::quant::dequantize_row(b_type, &b_bytes[r * row_bytes(b_type, rank)], &b_exact[r * rank], rank);
-      }
-      for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{70}}) {
-        const auto x = random_floats(rng, k * n);
-        const auto u = random_floats(rng, ldu * n);
-        for (Isa isa : isas) {
-          kernels::set_active_isa(isa);
-          const kernels::WeightLayout layout = kernels::best_layout(w.type, rows, k);
-          std::vector<uint8_t> arranged(kernels::layout_bytes(layout, w.type, rows, k));
-          kernels::arrange_weights(layout, w.type, w.bytes.data(), rows, k, arranged.data());
-          const auto base = run_matmul(pool, w, x, n, layout, arranged);
-          std::vector<float> y(static_cast<size_t>(rows * n));
-          kernels::MatmulScratch scratch;
-          const kernels::LowRankTerm term{b_type, b_bytes.data(), rank, u.data(), ldu};
-          kernels::matmul(pool, w.type, arranged.data(), rows, k, x.data(), n, y.data(), rows, scratch, layout, &term);
-          for (int64_t t = 0; t < n; ++t)
-            for (int64_t r = 0; r < rows; ++r) {
-              double added = 0, size = 0;
-              for (int64_t j = 0; j < rank; ++j) {
-                added += double{b_exact[r * rank + j]} * u[t * ldu + j];
-                size += std::fabs(double{b_exact[r * rank + j]} * u[t * ldu + j]);
+  for (const int64_t rows : {int64_t{80}, int64_t{83}})
+    for (const GgmlType b_type : {GgmlType::F32, GgmlType::F16}) {
+      const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
+      for (const int64_t rank : {int64_t{16}, int64_t{5}}) {
+        // B in panels as stored, and B's values as the kernel sees them (F16 rounded).
+        constexpr int64_t kPanel = kernels::kLowRankPanel;
+        const int64_t panel_values = (rows + kPanel - 1) / kPanel * rank * kPanel;
+        const auto b_values = random_floats(rng, rows * rank, 0.05f);
+        std::vector<float> panels(static_cast<size_t>(panel_values), 0.0f), stored(panels.size());
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < rank; ++j)
+            panels[((r / kPanel) * rank + j) * kPanel + r % kPanel] = b_values[r * rank + j];
+        std::vector<uint8_t> bt_bytes(row_bytes(b_type, panel_values));
+        josi::quant::quantize_row(b_type, panels.data(), bt_bytes.data(), panel_values);
+        josi::quant::dequantize_row(b_type, bt_bytes.data(), stored.data(), panel_values);
+        std::vector<float> b_exact(b_values.size());
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < rank; ++j)
+            b_exact[r * rank + j] = stored[((r / kPanel) * rank + j) * kPanel + r % kPanel];
+        for (const int64_t n : {int64_t{1}, int64_t{3}, int64_t{70}}) {
+          const auto x = random_floats(rng, k * n);
+          const auto u = random_floats(rng, ldu * n);
+          for (Isa isa : isas) {
+            kernels::set_active_isa(isa);
+            const kernels::WeightLayout layout = kernels::best_layout(w.type, rows, k);
+            std::vector<uint8_t> arranged(kernels::layout_bytes(layout, w.type, rows, k));
+            kernels::arrange_weights(layout, w.type, w.bytes.data(), rows, k, arranged.data());
+            const auto base = run_matmul(pool, w, x, n, layout, arranged);
+            std::vector<float> y(static_cast<size_t>(rows * n));
+            kernels::MatmulScratch scratch;
+            const kernels::LowRankTerm term{b_type, bt_bytes.data(), rank, u.data(), ldu};
+            kernels::matmul(pool, w.type, arranged.data(), rows, k, x.data(), n, y.data(), rows, scratch, layout,
+                            &term);
+            for (int64_t t = 0; t < n; ++t)
+              for (int64_t r = 0; r < rows; ++r) {
+                double added = 0, size = 0;
+                for (int64_t j = 0; j < rank; ++j) {
+                  added += double{b_exact[r * rank + j]} * u[t * ldu + j];
+                  size += std::fabs(double{b_exact[r * rank + j]} * u[t * ldu + j]);
+                }
+                const double got = y[t * rows + r] - double{base[t * rows + r]};
+                ASSERT_NEAR(got, added, 1e-6 * (size + std::fabs(base[t * rows + r])) + 1e-7)
+                    << kernels::isa_name(isa) << " " << name(b_type) << " rank " << rank << " n " << n << " row " << r
+                    << " token " << t;
               }
-              const double got = y[t * rows + r] - double{base[t * rows + r]};
-              ASSERT_NEAR(got, added, 1e-6 * (size + std::fabs(base[t * rows + r])) + 1e-7)
-                  << kernels::isa_name(isa) << " " << name(b_type) << " rank " << rank << " n " << n << " row " << r
-                  << " token " << t;
-            }
+          }
         }
       }
     }
-  }
 }
 
 TEST(Matmul, ManyThreadsGiveTheSameResultAsOne) {
@@ -389,6 +398,51 @@ TEST(Matmul, ManyThreadsGiveTheSameResultAsOne) {
     const Weights w = make_weights(rng, t, 75, 512);
     const auto x = random_floats(rng, 512 * 9);
     EXPECT_EQ(run_matmul(one, w, x, 9), run_matmul(three, w, x, 9)) << name(t);
+  }
+}
+
+// The product split by columns as well as rows (an adapter's A factor) is the
+// plain product on every path, for row counts inside and past one task's
+// rows and column counts that end inside a slice, and the same for any
+// number of threads.
+TEST(Matmul, SplittingColumnsGivesThePlainProduct) {
+  IsaGuard guard;
+  josi::base::ThreadPool one(1), two(2);
+  std::mt19937 rng(34);
+  std::vector<Isa> isas = fast_isas();
+  isas.push_back(Isa::scalar);
+  for (GgmlType t : {GgmlType::F16, GgmlType::F32, GgmlType::BF16}) {
+    for (const auto& [rows, k] : {std::pair<int64_t, int64_t>{16, 1536}, {48, 1300}, {5, 300}}) {
+      const Weights w = make_weights(rng, t, rows, k);
+      for (const int64_t n : {int64_t{1}, int64_t{7}}) {
+        const auto x = random_floats(rng, k * n);
+        for (Isa isa : isas) {
+          kernels::set_active_isa(isa);
+          const auto expected = run_matmul(two, w, x, n);
+          const int64_t ldy = rows + 2;
+          std::vector<float> y1(static_cast<size_t>(ldy * n), -1.f), y2 = y1;
+          kernels::MatmulScratch scratch;
+          kernels::matmul_split_columns(one, t, w.bytes.data(), rows, k, x.data(), n, y1.data(), ldy, scratch);
+          kernels::matmul_split_columns(two, t, w.bytes.data(), rows, k, x.data(), n, y2.data(), ldy, scratch);
+          ASSERT_EQ(y1, y2) << name(t) << " " << kernels::isa_name(isa);
+          for (int64_t tok = 0; tok < n; ++tok) {
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_NEAR(y1[tok * ldy + r], expected[tok * rows + r], 1e-5 * magnitude(w, x, r, tok) + 1e-7)
+                  << name(t) << " " << kernels::isa_name(isa) << " " << rows << "x" << k << " row " << r;
+            for (int64_t r = rows; r < ldy; ++r) ASSERT_EQ(y1[tok * ldy + r], -1.f) << "padding written";
+          }
+        }
+      }
+    }
+  }
+  kernels::MatmulScratch scratch;
+  std::vector<float> x(256), y(16);
+  std::vector<uint8_t> q(4096);
+  try {
+    kernels::matmul_split_columns(one, GgmlType::Q8_0, q.data(), 1, 256, x.data(), 1, y.data(), 1, scratch);
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "matmul_split_columns: weights must be F32, F16 or BF16, not Q8_0");
   }
 }
 

@@ -124,6 +124,92 @@ TEST(Manifest, RefusesMalformedFieldsNamingThem) {
   EXPECT_THROW(parse_manifest("[]", "m.json"), josi::Error);
 }
 
+// The adapters shape: one base, each role an adapter of it.
+Json adapters() {
+  return Json::parse(R"({"version": "v5", "base_model": "Qwen2.5-1.5B-Instruct", "published": "2025-01-31T12:00:00Z",
+    "ship": "adapters",
+    "models": {"base": {"file": "josi-v5-base-q4_k_m.gguf", "size_bytes": 986000000, "sha256": ")" + kSha + R"(",
+                        "quant": "q4_k_m"},
+               "interpreter": {"file": "josi-v5-interpreter-lora-f16.gguf", "size_bytes": 36960000,
+                               "sha256": ")" + std::string(64, 'c') + R"(", "quant": "f16", "adapter_of": "base"},
+               "explainer": {"file": "josi-v5-explainer-lora-f16.gguf", "size_bytes": 36960001,
+                             "sha256": ")" + std::string(64, 'd') + R"(", "quant": "f16", "adapter_of": "base"}}})");
+}
+
+TEST(Manifest, TheAdaptersShapeNamesTheBaseAndEachRolesAdapter) {
+  Manifest m = parse_manifest(adapters().dump(), "m.json");
+  EXPECT_EQ(m.ship, ShipShape::adapters);
+  ASSERT_EQ(m.models.size(), 3u);
+  EXPECT_EQ(m.models.front().role, "base");
+  EXPECT_EQ(m.find("base")->adapter_of, "");
+  EXPECT_EQ(m.find("interpreter")->adapter_of, "base");
+  EXPECT_EQ(m.find("explainer")->quant, "f16");
+  EXPECT_EQ(parse_manifest(valid().dump(), "m.json").ship, ShipShape::merged);
+  // Written back as read, "ship" after "published"; merged manifests stay without it.
+  std::string text = manifest_json(m);
+  EXPECT_EQ(manifest_json(parse_manifest(text, "again")), text);
+  const Json written = Json::parse(text);
+  std::vector<std::string> keys;
+  for (auto& [k, v] : written.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"version", "base_model", "published", "ship", "models"}));
+  EXPECT_EQ(written["models"]["explainer"]["adapter_of"], "base");
+  EXPECT_EQ(adapter_file_name("interpreter", "F16"), "josi-v5-interpreter-lora-f16.gguf");
+
+  // What a download of some roles needs: the base once, first.
+  auto names = [&](const Manifest& manifest, std::vector<std::string> roles) {
+    std::vector<std::string> files;
+    for (const ModelEntry* e : files_for_roles(manifest, roles, "m.json")) files.push_back(e->file);
+    return files;
+  };
+  EXPECT_EQ(names(m, {"interpreter", "explainer"}),
+            (std::vector<std::string>{"josi-v5-base-q4_k_m.gguf", "josi-v5-interpreter-lora-f16.gguf",
+                                      "josi-v5-explainer-lora-f16.gguf"}));
+  EXPECT_EQ(names(m, {"explainer"}),
+            (std::vector<std::string>{"josi-v5-base-q4_k_m.gguf", "josi-v5-explainer-lora-f16.gguf"}));
+  EXPECT_EQ(names(parse_manifest(valid().dump(), "m.json"), {"explainer"}),
+            (std::vector<std::string>{"josi-v5-explainer-q4_k_m.gguf"}));
+  Json one_role = adapters();
+  one_role["models"].erase("explainer");
+  try {
+    files_for_roles(parse_manifest(one_role.dump(), "m.json"), {"explainer"}, "m.json");
+    FAIL() << "no error";
+  } catch (const josi::Error& e) {
+    EXPECT_STREQ(e.what(), "m.json: the manifest has no explainer model");
+  }
+}
+
+TEST(Manifest, AnAdapterWithoutItsBaseIsRefused) {
+  const std::string source = "https://x/josi-v5-manifest.json: manifest: ";
+  Json no_base = adapters();
+  no_base["models"].erase("base");
+  no_base.erase("ship");
+  EXPECT_EQ(error_of(no_base), source + "models.interpreter is an adapter of models.base, which the manifest lacks");
+  no_base["ship"] = "adapters";
+  EXPECT_EQ(error_of(no_base), source + "models.interpreter is an adapter of models.base, which the manifest lacks");
+  Json full_role = adapters();
+  full_role["models"]["explainer"].erase("adapter_of");
+  EXPECT_EQ(error_of(full_role), source + "ship is \"adapters\" but models.explainer is not an adapter of the base");
+  Json unmarked = adapters();
+  unmarked.erase("ship");
+  EXPECT_EQ(error_of(unmarked), source + "models.interpreter is an adapter, but ship is not \"adapters\"");
+  Json other = adapters();
+  other["models"]["interpreter"]["adapter_of"] = "explainer";
+  EXPECT_EQ(error_of(other), source + "models.interpreter.adapter_of must be \"base\", not \"explainer\"");
+  Json shape = adapters();
+  shape["ship"] = "zip";
+  EXPECT_EQ(error_of(shape), source + "ship must be \"merged\" or \"adapters\", not \"zip\"");
+  Json only_base = adapters();
+  only_base["models"].erase("interpreter");
+  only_base["models"].erase("explainer");
+  EXPECT_EQ(error_of(only_base), source + "models has neither an interpreter nor an explainer entry");
+  Json base_adapter = adapters();
+  base_adapter["models"]["base"]["adapter_of"] = "base";
+  EXPECT_EQ(error_of(base_adapter), source + "models.base cannot be an adapter itself");
+  Json same = adapters();
+  same["models"]["explainer"]["file"] = "josi-v5-base-q4_k_m.gguf";
+  EXPECT_EQ(error_of(same), source + "models.explainer.file is the same as models.base.file; refused");
+}
+
 TEST(Manifest, DefaultsNameTheSeedsFilesWithoutChecksums) {
   Manifest m = default_manifest("https://objects.mivalta.com/models/");
   ASSERT_EQ(m.models.size(), 2u);

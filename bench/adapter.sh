@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The two ways to ship the two roles, on 1.5b-shaped models: merged (two
+# full Q4_K_M files, the seed's) against adapters (one Q4_K_M base and each
+# role's r-16 LoRA adapter on the seven projections in F16, applied at run
+# time). Measures the bytes an athlete downloads, the peak resident memory of
+# `josi chat` with both roles loaded and turns run (the users' prompts and
+# messages, prefixes from a filled cache, as the app restarts), a turn's
+# latency, and the time of a token with and without an adapter (`josi
+# bench`, runs alternated so a busy host's drift falls on both).
+# The adapters have random factors (bench/random_adapter.js) of the shape
+# `josi train` writes: their size and cost are a trained one's.
+# Usage: bench/adapter.sh [workdir] [turns]   workdir may hold q4_k_m_1.gguf
+# and q4_k_m_2.gguf as bench/turn.sh makes them; q4_k_m_1 is the base.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+command -v /usr/bin/time >/dev/null || josi_apt_install time
+work="${1:-$(mktemp -d)}"
+turns="${2:-2}"
+threads="${THREADS:-2}"
+reps="${REPS:-3}"
+for seed in 1 2; do bench_model 1.5b "$seed" Q4_K_M "$work/q4_k_m_$seed.gguf"; done
+base="$work/q4_k_m_1.gguf"
+out="$work/adapter"
+mkdir -p "$out/shape"
+
+# The base's config.json from its own GGUF metadata: the adapters are made for it.
+"$josi" gguf info "$base" --json | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8")).metadata, v = (k) => m["qwen2." + k].value;
+  console.log(JSON.stringify({architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", hidden_size: v("embedding_length"),
+    intermediate_size: v("feed_forward_length"), num_hidden_layers: v("block_count"),
+    num_attention_heads: v("attention.head_count"), num_key_value_heads: v("attention.head_count_kv"),
+    max_position_embeddings: v("context_length"), vocab_size: m["tokenizer.ggml.tokens"].count,
+    rope_theta: v("rope.freq_base"), rms_norm_eps: v("attention.layer_norm_rms_epsilon"), tie_word_embeddings: true,
+    torch_dtype: "bfloat16"}));' > "$out/shape/config.json"
+for role_seed in interpreter:1 explainer:2; do
+  role="${role_seed%%:*}"
+  if [ ! -f "$out/$role.gguf" ]; then
+    node "$root/bench/random_adapter.js" "$out/shape/config.json" "$out/peft-$role" "${role_seed#*:}"
+    "$josi" export-gguf --lora "$out/peft-$role" --base "$out/shape" --outfile "$out/$role.gguf" --outtype f16 >/dev/null
+    rm -rf "$out/peft-$role"
+  fi
+done
+
+# A token's time, alternating without and with the adapter.
+rm -f "$out/bench_plain.jsonl" "$out/bench_adapter.jsonl"
+for _ in $(seq "$reps"); do
+  "$josi" bench "$base" --pp 128 --tg 64 --repetitions 1 --threads "$threads" --json >> "$out/bench_plain.jsonl"
+  "$josi" bench "$base" --pp 128 --tg 64 --repetitions 1 --threads "$threads" --adapter "$out/interpreter.gguf" \
+    --json >> "$out/bench_adapter.jsonl"
+done
+
+# Turns through both roles: a first run fills each shape's prefix cache, the measured one restarts from it.
+bench_turns "$out" "$turns" 1
+chat() {  # chat NAME [model arguments...]
+  local name="$1"
+  shift
+  local args=("$josi" chat "$@" --interpreter_prompt "$ref/prompts/interpreter_system.txt"
+    --explainer_prompt "$ref/prompts/explainer_sequential_system.txt" --threads "$threads" --jsonl
+    --cache-dir "$out/cache-$name")
+  "${args[@]}" "$out/interpreter_turns.jsonl" > "$out/$name-first.jsonl" 2> "$out/$name-first.err"
+  /usr/bin/time -f %M -o "$out/$name.rss" "${args[@]}" "$out/turns.jsonl" > "$out/$name.jsonl" 2> "$out/$name.err"
+}
+rm -rf "$out"/cache-*
+chat merged --interpreter "$work/q4_k_m_1.gguf" --explainer "$work/q4_k_m_2.gguf"
+chat adapters --base "$base" --interpreter-adapter "$out/interpreter.gguf" --explainer-adapter "$out/explainer.gguf"
+
+node - "$out" "$work/q4_k_m_1.gguf" "$work/q4_k_m_2.gguf" <<'JS'
+const fs = require("fs");
+const [out, m1, m2] = process.argv.slice(2);
+const size = (f) => fs.statSync(f).size;
+const lines = (f) => fs.readFileSync(`${out}/${f}`, "utf8").trim().split("\n").map(JSON.parse);
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const MB = (b) => (b / 1e6).toFixed(1);
+const row = (...cells) => console.log(`| ${cells.join(" | ")} |`);
+const merged = size(m1) + size(m2);
+const adapters = size(m1) + size(`${out}/interpreter.gguf`) + size(`${out}/explainer.gguf`);
+console.log("| measure | merged (two Q4_K_M files) | adapters (Q4_K_M base + two F16 adapters) | adapters / merged | target |");
+console.log("|---|---:|---:|---:|---|");
+row("download (MB)", `${MB(size(m1))} + ${MB(size(m2))} = ${MB(merged)}`,
+    `${MB(size(m1))} + ${MB(size(`${out}/interpreter.gguf`))} + ${MB(size(`${out}/explainer.gguf`))} = ${MB(adapters)}`,
+    (adapters / merged).toFixed(3), "<= 0.55");
+const rss = (name) => 1024 * Number(fs.readFileSync(`${out}/${name}.rss`, "utf8").trim().split("\n").pop());
+row("peak resident, both roles loaded + turns (MB)", MB(rss("merged")), MB(rss("adapters")),
+    (rss("adapters") / rss("merged")).toFixed(3), "<= 0.60");
+const turns = (name) => lines(`${name}.jsonl`);
+const t = (name, k) => mean(turns(name).map((r) => r.timings_ms[k]));
+const tokens = (name, role) => mean(turns(name).map((r) => (r[role] ? r[role].tokens : 0)));
+for (const [label, key] of [["interpreter first token (ms)", "interpreter_first_token"], ["whole turn (ms)", "total"]])
+  row(label, t("merged", key).toFixed(0), t("adapters", key).toFixed(0), (t("adapters", key) / t("merged", key)).toFixed(3), "");
+row("tokens per turn, interpreter + explainer", `${tokens("merged", "interpreter").toFixed(0)} + ${tokens("merged", "explainer").toFixed(0)}`,
+    `${tokens("adapters", "interpreter").toFixed(0)} + ${tokens("adapters", "explainer").toFixed(0)}`, "", "");
+const plain = lines("bench_plain.jsonl"), adapted = lines("bench_adapter.jsonl");
+const ms = (runs, k) => mean(runs.map((r) => 1000 / r[k]));
+console.log("\n| `josi bench` (1.5b Q4_K_M base) | without adapter | with the r-16 F16 adapter | cost of the adapter | target |");
+console.log("|---|---:|---:|---:|---|");
+for (const [label, k] of [["generated token (tg64, ms)", "tg_tokens_per_s"], ["prompt token (pp128, ms)", "pp_tokens_per_s"]]) {
+  const a = ms(plain, k), b = ms(adapted, k);
+  row(label, a.toFixed(2), b.toFixed(2), `${(100 * (b / a - 1)).toFixed(1)}%`, k.startsWith("tg") ? "<= 5%" : "");
+}
+console.log(`\n${plain.length} alternated runs each; adapter in memory ${MB(adapted[0].adapter_bytes)} MB; ` +
+            `${turns("merged").length} turns per shape`);
+JS
