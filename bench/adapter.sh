@@ -5,20 +5,16 @@
 # time). Measures the bytes an athlete downloads, the peak resident memory of
 # `josi chat` with both roles loaded and turns run (the users' prompts and
 # messages, prefixes from a filled cache, as the app restarts), a turn's
-# latency, and the time of a token with and without an adapter (`josi
-# bench`, runs alternated so a busy host's drift falls on both).
+# latency, and the time of a token with and without an adapter (`josi bench
+# --adapter`, which alternates the two in one process).
 # The adapters have random factors (bench/random_adapter.js) of the shape
 # `josi train` writes: their size and cost are a trained one's.
 # Usage: bench/adapter.sh [workdir] [turns]   workdir may hold q4_k_m_1.gguf
 # and q4_k_m_2.gguf as bench/turn.sh makes them; q4_k_m_1 is the base.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-command -v /usr/bin/time >/dev/null || josi_apt_install time
-work="${1:-$(mktemp -d)}"
-turns="${2:-2}"
-threads="${THREADS:-2}"
-reps="${REPS:-3}"
-for seed in 1 2; do bench_model 1.5b "$seed" Q4_K_M "$work/q4_k_m_$seed.gguf"; done
+bench_two_models "${1:-}" 2 "${2:-}"
+reps="${REPS:-7}"
 base="$work/q4_k_m_1.gguf"
 out="$work/adapter"
 mkdir -p "$out/shape"
@@ -41,13 +37,10 @@ for role_seed in interpreter:1 explainer:2; do
   fi
 done
 
-# A token's time, alternating without and with the adapter.
-rm -f "$out/bench_plain.jsonl" "$out/bench_adapter.jsonl"
-for _ in $(seq "$reps"); do
-  "$josi" bench "$base" --pp 128 --tg 64 --repetitions 1 --threads "$threads" --json >> "$out/bench_plain.jsonl"
-  "$josi" bench "$base" --pp 128 --tg 64 --repetitions 1 --threads "$threads" --adapter "$out/interpreter.gguf" \
-    --json >> "$out/bench_adapter.jsonl"
-done
+# A token's time with and without the adapter, the two alternated in one
+# process so a busy host's drift falls on both.
+"$josi" bench "$base" --pp 128 --tg 64 --repetitions "$reps" --threads "$threads" --adapter "$out/interpreter.gguf" \
+  --json > "$out/bench_adapter.json"
 
 # Turns through both roles: a first run fills each shape's prefix cache, the measured one restarts from it.
 bench_turns "$out" "$turns" 1
@@ -89,14 +82,13 @@ for (const [label, key] of [["interpreter first token (ms)", "interpreter_first_
   row(label, t("merged", key).toFixed(0), t("adapters", key).toFixed(0), (t("adapters", key) / t("merged", key)).toFixed(3), "");
 row("tokens per turn, interpreter + explainer", `${tokens("merged", "interpreter").toFixed(0)} + ${tokens("merged", "explainer").toFixed(0)}`,
     `${tokens("adapters", "interpreter").toFixed(0)} + ${tokens("adapters", "explainer").toFixed(0)}`, "", "");
-const plain = lines("bench_plain.jsonl"), adapted = lines("bench_adapter.jsonl");
-const ms = (runs, k) => mean(runs.map((r) => 1000 / r[k]));
+const bench = JSON.parse(fs.readFileSync(`${out}/bench_adapter.json`, "utf8"));
 console.log("\n| `josi bench` (1.5b Q4_K_M base) | without adapter | with the r-16 F16 adapter | cost of the adapter | target |");
 console.log("|---|---:|---:|---:|---|");
-for (const [label, k] of [["generated token (tg64, ms)", "tg_tokens_per_s"], ["prompt token (pp128, ms)", "pp_tokens_per_s"]]) {
-  const a = ms(plain, k), b = ms(adapted, k);
-  row(label, a.toFixed(2), b.toFixed(2), `${(100 * (b / a - 1)).toFixed(1)}%`, k.startsWith("tg") ? "<= 5%" : "");
+for (const [label, k] of [["generated token (tg64, ms)", "tg"], ["prompt token (pp128, ms)", "pp"]]) {
+  const a = 1000 / bench[`${k}_base_tokens_per_s`], b = 1000 / bench[`${k}_tokens_per_s`];
+  row(label, a.toFixed(2), b.toFixed(2), `${(100 * (b / a - 1)).toFixed(1)}%`, k === "tg" ? "<= 5%" : "");
 }
-console.log(`\n${plain.length} alternated runs each; adapter in memory ${MB(adapted[0].adapter_bytes)} MB; ` +
+console.log(`\n${bench.repetitions} alternated repetitions each; adapter in memory ${MB(bench.adapter_bytes)} MB; ` +
             `${turns("merged").length} turns per shape`);
 JS

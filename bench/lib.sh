@@ -20,6 +20,18 @@ bench_model() {
   rm -rf "$tmp"
 }
 
+# bench_two_models WORKDIR DEFAULT_TURNS [TURNS]: sets work (WORKDIR, or a new
+# temporary folder), turns and threads (THREADS, default 2), and makes the
+# turn benchmarks' two 1.5b Q4_K_M models, WORK/q4_k_m_1.gguf and
+# WORK/q4_k_m_2.gguf, unless they are there.
+bench_two_models() {
+  command -v /usr/bin/time >/dev/null || josi_apt_install time
+  work="${1:-$(mktemp -d)}"
+  turns="${3:-$2}"
+  threads="${THREADS:-2}"
+  for seed in 1 2; do bench_model 1.5b "$seed" Q4_K_M "$work/q4_k_m_$seed.gguf"; done
+}
+
 # bench_turns WORK N [REPLAYS]: N athlete turns from the users' validation
 # split in WORK/turns.jsonl, and the same with the explainer cut to one token
 # (the runs that measure the interpreter alone) in

@@ -15,11 +15,7 @@
 # are made otherwise; ~7 GB free needed while they are).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-command -v /usr/bin/time >/dev/null || josi_apt_install time
-work="${1:-$(mktemp -d)}"
-turns="${2:-4}"
-threads="${THREADS:-2}"
-for seed in 1 2; do bench_model 1.5b "$seed" Q4_K_M "$work/q4_k_m_$seed.gguf"; done
+bench_two_models "${1:-}" 4 "${2:-}"
 
 bench_turns "$work" "$turns" "${REPLAYS:-30}"
 "$josi" bench "$work/q4_k_m_1.gguf" --pp 0 --tg 32 --repetitions 3 --threads "$threads" --json > "$work/bench.json"

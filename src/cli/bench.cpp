@@ -1,4 +1,4 @@
-// josi bench MODEL.gguf [--pp 512] [--tg 64] [--threads N]: prompt and
+// josi bench MODEL.gguf [--adapter A.gguf] [--pp 512] [--tg 64] [--threads N]: prompt and
 // generation speed, and how close generation comes to the memory-bandwidth
 // limit.
 #include <fmt/format.h>
@@ -42,12 +42,15 @@ void register_bench(CLI::App& app) {
                    {"threads", pool.size()},
                    {"file_bytes", file_bytes},
                    {"adapter_bytes", adapter ? adapter->bytes() : 0},
+                   {"repetitions", o->bench.repetitions},
                    {"pp", o->bench.pp},
                    {"pp_tokens_per_s", r.pp_tokens_per_s},
                    {"tg", o->bench.tg},
                    {"tg_tokens_per_s", r.tg_tokens_per_s},
                    {"pp_base_tokens_per_s", r.pp_base_tokens_per_s},
                    {"tg_base_tokens_per_s", r.tg_base_tokens_per_s},
+                   {"pp_adapter_cost", r.pp_adapter_cost},
+                   {"tg_adapter_cost", r.tg_adapter_cost},
                    {"bytes_per_token", r.bytes_per_token},
                    {"read_bandwidth_bytes_per_s", r.read_bytes_per_s},
                    {"copy_bandwidth_bytes_per_s", r.copy_bytes_per_s},
@@ -62,12 +65,13 @@ void register_bench(CLI::App& app) {
     if (o->bench.pp > 0) std::cout << fmt::format("pp{:<10} {:8.2f} tok/s\n", o->bench.pp, r.pp_tokens_per_s);
     if (o->bench.tg > 0) std::cout << fmt::format("tg{:<10} {:8.2f} tok/s\n", o->bench.tg, r.tg_tokens_per_s);
     if (adapter) {
-      // A token's time with the adapter over its time on the base alone.
-      const auto cost = [](double with, double without) { return 100 * (without / with - 1); };
-      std::cout << fmt::format("adapter      {} ({:.1f} MB): base alone pp {:.2f}, tg {:.2f} tok/s; the adapter costs {:.1f}% "
-                               "of a prompt token, {:.1f}% of a generated token\n",
-                               o->adapter, adapter->bytes() / 1e6, r.pp_base_tokens_per_s, r.tg_base_tokens_per_s,
-                               cost(r.pp_tokens_per_s, r.pp_base_tokens_per_s), cost(r.tg_tokens_per_s, r.tg_base_tokens_per_s));
+      std::cout << fmt::format("adapter      {} ({:.1f} MB), against the base alone:\n", o->adapter, adapter->bytes() / 1e6);
+      if (o->bench.pp > 0)
+        std::cout << fmt::format("  pp{:<8} {:8.2f} tok/s without it; it costs {:.1f}% of a prompt token\n", o->bench.pp,
+                                 r.pp_base_tokens_per_s, 100 * r.pp_adapter_cost);
+      if (o->bench.tg > 0)
+        std::cout << fmt::format("  tg{:<8} {:8.2f} tok/s without it; it costs {:.1f}% of a generated token\n", o->bench.tg,
+                                 r.tg_base_tokens_per_s, 100 * r.tg_adapter_cost);
     }
     std::cout << fmt::format("bandwidth    {:8.1f} GB/s read (parallel sum); {:.1f} GB/s parallel copy, read + write\n",
                              r.read_bytes_per_s / 1e9, r.copy_bytes_per_s / 1e9);

@@ -197,18 +197,19 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
       if (group.rank == 0) continue;
       max_group_rank_ = std::max(max_group_rank_, group.rank);
       const size_t a_row = *formats::ggml_row_bytes(type, static_cast<uint64_t>(group.cols));
-      // Each factor's buffer keeps its address when storage_ grows.
-      uint8_t* a = storage_.emplace_back(a_row * static_cast<size_t>(group.rank)).data();
-      group.a = a;
+      std::vector<uint8_t> a(a_row * static_cast<size_t>(group.rank));
       for (size_t o = 0; o < 3; ++o) {
         AdaptedOutput& out = group.outputs[o];
         if (out.rank == 0) continue;
         const Factors& f = found[{il, kGroups[g][o]}];
-        convert_rows(f.a->type, file.tensor_data(*f.a), type, a + a_row * static_cast<size_t>(out.offset), out.rank,
-                     group.cols);
+        convert_rows(f.a->type, file.tensor_data(*f.a), type, a.data() + a_row * static_cast<size_t>(out.offset),
+                     out.rank, group.cols);
         const int64_t rows = static_cast<int64_t>(f.b->dims[1]);
+        // Each factor's buffer keeps its address when storage_ grows.
         out.bt = storage_.emplace_back(convert_to_panels(f.b->type, file.tensor_data(*f.b), type, rows, out.rank)).data();
       }
+      const size_t value_bytes = formats::ggml_type_info(type).type_size;
+      group.a = storage_.emplace_back(kernels::to_column_slices(a.data(), value_bytes, group.rank, group.cols)).data();
     }
   }
   for (const auto& s : storage_) bytes_ += s.size();

@@ -34,7 +34,7 @@ struct AdaptedOutput {
 // The adapted projections that read one input.
 struct AdapterGroup {
   formats::GgmlType type = formats::GgmlType::F32;  // of A and B: F16 when the file's are, F32 otherwise
-  const uint8_t* a = nullptr;  // stacked A: [rank × cols]; null: nothing in the group is adapted
+  const uint8_t* a = nullptr;  // stacked A: [rank × cols] in kernels::to_column_slices; null: nothing is adapted
   int64_t rank = 0;            // rows of the stacked A (the sum of its outputs' ranks)
   int64_t cols = 0;
   std::array<AdaptedOutput, 3> outputs;  // q, k, v | o | gate, up | down

@@ -78,7 +78,9 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
   std::vector<int32_t> tokens(static_cast<size_t>(n_ctx));
   for (auto& t : tokens) t = any_token(rng);
 
-  // Speeds of each context, its runs taking turns with the other's.
+  // Speeds of each context, taking turns with the other's: prompts batch by
+  // batch, generation token by token, so that a busy host's drift falls on
+  // both alike.
   struct Runs {
     std::unique_ptr<Context> context;
     std::vector<double> pp, tg;
@@ -88,23 +90,35 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
   if (adapter) runs.push_back({std::make_unique<Context>(model, pool, n_ctx), {}, {}});
   for (auto& r : runs) r.context->eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
   for (int rep = 0; rep < options.repetitions; ++rep) {
-    for (auto& r : runs) {
-      Context& context = *r.context;
-      if (options.pp > 0) {
-        context.reset();
+    if (options.pp > 0) {
+      for (auto& r : runs) {
+        r.context->reset();
         const auto start = clock::now();
-        context.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(options.pp)));
+        r.context->eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(options.pp)));
         r.pp.push_back(static_cast<double>(options.pp) / seconds_since(start));
       }
-      if (options.tg > 0) {
-        context.reset();
-        const auto start = clock::now();
-        for (int64_t i = 0; i < options.tg; ++i) context.eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1));
-        r.tg.push_back(static_cast<double>(options.tg) / seconds_since(start));
+    }
+    if (options.tg > 0) {
+      std::vector<double> seconds(runs.size(), 0.0);
+      for (auto& r : runs) r.context->reset();
+      for (int64_t i = 0; i < options.tg; ++i) {
+        for (size_t turn = 0; turn < runs.size(); ++turn) {
+          const size_t c = (turn + static_cast<size_t>(i)) % runs.size();  // each goes first every other token
+          const auto start = clock::now();
+          runs[c].context->eval(std::span<const int32_t>(&tokens[static_cast<size_t>(i)], 1));
+          seconds[c] += seconds_since(start);
+        }
       }
+      for (size_t c = 0; c < runs.size(); ++c) runs[c].tg.push_back(static_cast<double>(options.tg) / seconds[c]);
     }
   }
   const auto median_of = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
+  // The adapter's cost: the median of each repetition's own ratio.
+  const auto cost_of = [&](const std::vector<double>& with, const std::vector<double>& without) {
+    std::vector<double> costs;
+    for (size_t i = 0; i < with.size(); ++i) costs.push_back(without[i] / with[i] - 1);
+    return median_of(costs);
+  };
 
   BenchResult result;
   result.bytes_per_token = model.bytes_per_token() + (adapter ? adapter->bytes() : 0);
@@ -114,6 +128,8 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
   if (adapter) {
     result.pp_base_tokens_per_s = median_of(runs[1].pp);
     result.tg_base_tokens_per_s = median_of(runs[1].tg);
+    result.pp_adapter_cost = cost_of(runs[0].pp, runs[1].pp);
+    result.tg_adapter_cost = cost_of(runs[0].tg, runs[1].tg);
   }
   result.peak_resident = base::peak_resident_bytes();
   result.read_bytes_per_s = measure_read_bandwidth(pool);

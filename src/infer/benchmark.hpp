@@ -22,9 +22,13 @@ struct BenchResult {
   double pp_tokens_per_s = 0;  // median of the repetitions
   double tg_tokens_per_s = 0;
   // With an adapter: the same runs on the base alone, alternated with the
-  // adapter's in one process so that a busy host's drift falls on both.
+  // adapter's in one process so that a busy host's drift falls on both, and
+  // the adapter's cost (time with it over time without, less 1) as the
+  // median of the repetitions' own ratios.
   double pp_base_tokens_per_s = 0;
   double tg_base_tokens_per_s = 0;
+  double pp_adapter_cost = 0;
+  double tg_adapter_cost = 0;
   double read_bytes_per_s = 0;  // bytes read per second by a parallel sum
   double copy_bytes_per_s = 0;  // bytes read + written per second by a parallel memcpy
   uint64_t bytes_per_token = 0;

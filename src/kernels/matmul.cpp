@@ -106,21 +106,20 @@ void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
 }
 
 // Adds `term` to rows [r0, r1) of y, r0 a multiple of kLowRankPanel: for
-// each panel and token, the panel's rank columns weighted by u.
+// each token, the rows' panels weighted by u.
 void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
-  const int64_t panel_values = term.rank * kLowRankPanel;
-  for (int64_t r = r0; r < r1; r += kLowRankPanel) {
-    const int64_t n = std::min(kLowRankPanel, r1 - r), offset = r / kLowRankPanel * panel_values;
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const float* u = term.u + t * term.ldu;
-      float* out = y + t * ldy + r;
-      if (term.type == GgmlType::F16) {
-        axpy_f16_rows(u, static_cast<const uint16_t*>(term.bt) + offset, kLowRankPanel, term.rank, n, out);
-        continue;
-      }
-      const float* panel = static_cast<const float*>(term.bt) + offset;
-      for (int64_t j = 0; j < term.rank; ++j)
-        for (int64_t i = 0; i < n; ++i) out[i] += u[j] * panel[j * kLowRankPanel + i];
+  const int64_t offset = r0 / kLowRankPanel * term.rank * kLowRankPanel;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* u = term.u + t * term.ldu;
+    float* out = y + t * ldy + r0;
+    if (term.type == GgmlType::F16) {
+      add_panels_f16(u, term.rank, static_cast<const uint16_t*>(term.bt) + offset, r1 - r0, out);
+      continue;
+    }
+    const float* panels = static_cast<const float*>(term.bt) + offset;
+    for (int64_t r = 0; r < r1 - r0; ++r) {
+      const float* panel = panels + r / kLowRankPanel * term.rank * kLowRankPanel + r % kLowRankPanel;
+      for (int64_t j = 0; j < term.rank; ++j) out[r] += u[j] * panel[j * kLowRankPanel];
     }
   }
 }
@@ -202,11 +201,7 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   });
 }
 
-// Columns per slice of matmul_split_columns: a multiple of every float
-// kernel's vector width, small enough that a 1536-column A gives three.
-constexpr int64_t kColumnSlice = 512;
-
-void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k,
+void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w_slices, int64_t rows, int64_t k,
                           const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
   const TypeKernel kernel = kernel_for(*detail::matmul_kernels(active_isa()), type);
   if (!kernel.gemm || kernel.act != ActFormat::f32)
@@ -216,16 +211,15 @@ void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w, 
   const int64_t slices = (k + kColumnSlice - 1) / kColumnSlice, blocks = (rows + kRowBlock - 1) / kRowBlock;
   const size_t slice_floats = static_cast<size_t>(n_tokens * rows);
   scratch.partial_sums.resize(slice_floats * static_cast<size_t>(slices));
-  const size_t row_bytes = *formats::ggml_row_bytes(type, static_cast<uint64_t>(k));
   const size_t value_bytes = formats::ggml_type_info(type).type_size;
   pool.parallel_for(static_cast<size_t>(slices * blocks), 1, [&](size_t begin, size_t end) {
     for (size_t task = begin; task < end; ++task) {
       const int64_t s = static_cast<int64_t>(task) / blocks, r0 = static_cast<int64_t>(task) % blocks * kRowBlock;
       const int64_t c0 = s * kColumnSlice;
       detail::GemmArgs args;
-      args.w = static_cast<const uint8_t*>(w) + static_cast<size_t>(c0) * value_bytes;
-      args.row_bytes = row_bytes;
       args.k = std::min(kColumnSlice, k - c0);
+      args.row_bytes = static_cast<size_t>(args.k) * value_bytes;
+      args.w = static_cast<const uint8_t*>(w_slices) + static_cast<size_t>(c0 * rows) * value_bytes;
       args.x = reinterpret_cast<const uint8_t*>(x + c0);
       args.x_stride = static_cast<size_t>(k) * sizeof(float);
       args.n_tokens = n_tokens;
@@ -240,6 +234,17 @@ void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w, 
       for (int64_t s = 0; s < slices; ++s) sum += scratch.partial_sums[static_cast<size_t>(s) * slice_floats + t * rows + r];
       y[t * ldy + r] = sum;
     }
+}
+
+std::vector<uint8_t> to_column_slices(const uint8_t* w, size_t value_bytes, int64_t rows, int64_t k) {
+  std::vector<uint8_t> out(static_cast<size_t>(rows * k) * value_bytes);
+  uint8_t* to = out.data();
+  for (int64_t c0 = 0; c0 < k; c0 += kColumnSlice) {
+    const size_t width_bytes = static_cast<size_t>(std::min(kColumnSlice, k - c0)) * value_bytes;
+    for (int64_t r = 0; r < rows; ++r, to += width_bytes)
+      std::memcpy(to, w + (static_cast<size_t>(r * k + c0)) * value_bytes, width_bytes);
+  }
+  return out;
 }
 
 }  // namespace josi::kernels

@@ -9,6 +9,7 @@
 
 #include "base/thread_pool.hpp"
 #include "formats/ggml_type.hpp"
+#include "kernels/vector_ops.hpp"
 
 namespace josi::kernels {
 
@@ -38,13 +39,11 @@ struct MatmulScratch {
 // B[r][j] * u[t * ldu + j], with B (`rows` × `rank`, F32 or F16) in panels of
 // kLowRankPanel rows: panel p holds, for each j, the panel's rows of column j
 // (B[p * 16 + i][j] at bt[(p * rank + j) * 16 + i]), the last panel padded
-// with zeros. A task's rows are then one contiguous read, added as a few
-// vector updates instead of one short dot product per row. A LoRA adapter's
-// second factor (u = scale · A·x) rides on its base projection this way,
-// computed in the same tasks as the rows it adds to, so an adapter adds no
-// synchronisation of its own to the product.
-constexpr int64_t kLowRankPanel = 16;
-
+// with zeros (vector_ops.hpp's add_panels_f16). A task's rows are then one
+// contiguous read, added in registers instead of one short dot product per
+// row. A LoRA adapter's second factor (u = scale · A·x) rides on its base
+// projection this way, computed in the same tasks as the rows it adds to, so
+// an adapter adds no synchronisation of its own to the product.
 struct LowRankTerm {
   formats::GgmlType type = formats::GgmlType::F32;
   const void* bt = nullptr;
@@ -66,9 +65,18 @@ void matmul(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64
 // y = W·x, as matmul, for a float (F32, F16, BF16) matrix of few long rows:
 // an adapter's stacked A factor, 16 to 48 rows of 1536 to 8960 weights,
 // where tasks of kRowBlock rows would leave threads idle. The columns are
-// split too, into slices of a fixed width whose partial sums are added in
-// order, so the result does not depend on the number of threads.
-void matmul_split_columns(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k,
+// split too, into slices of kColumnSlice columns (a multiple of every float
+// kernel's vector width; the last slice narrower) whose partial sums are
+// added in order, so the result does not depend on the number of threads.
+// W is in column slices (to_column_slices): each task's weights are then
+// one contiguous read.
+constexpr int64_t kColumnSlice = 512;
+void matmul_split_columns(base::ThreadPool& pool, formats::GgmlType type, const void* w_slices, int64_t rows, int64_t k,
                           const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch);
+
+// `rows` contiguous rows of `k` values of `value_bytes` bytes each, as
+// matmul_split_columns reads them: slice after slice, each slice's rows
+// (its kColumnSlice values of each, fewer in the last slice) one after the other.
+std::vector<uint8_t> to_column_slices(const uint8_t* w, size_t value_bytes, int64_t rows, int64_t k);
 
 }  // namespace josi::kernels

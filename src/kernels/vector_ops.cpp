@@ -1,5 +1,7 @@
 #include "kernels/vector_ops.hpp"
 
+#include <algorithm>
+
 #include "formats/dtype.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
@@ -40,11 +42,18 @@ void scalar_axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, 
   for (int64_t j = 0; j < n_rows; ++j) scalar_axpy_f16(w[j], rows + j * stride, y, n);
 }
 
+void scalar_add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
+  for (int64_t p = 0; p < n_panels; ++p, panels += rank * kLowRankPanel, y += kLowRankPanel)
+    for (int64_t i = 0; i < kLowRankPanel; ++i)
+      for (int64_t j = 0; j < rank; ++j) y[i] += u[j] * formats::f16_to_f32(panels[j * kLowRankPanel + i]);
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_scalar() {
-  static const VectorKernels kernels{scalar_dot_f32,    scalar_dot_f32_f16,      scalar_axpy_f16,
-                                     scalar_f32_to_f16, scalar_dot_f32_f16_rows, scalar_axpy_f16_rows};
+  static const VectorKernels kernels{scalar_dot_f32,          scalar_dot_f32_f16,  scalar_axpy_f16,
+                                     scalar_f32_to_f16,       scalar_dot_f32_f16_rows, scalar_axpy_f16_rows,
+                                     scalar_add_panels_f16};
   return &kernels;
 }
 
@@ -81,6 +90,18 @@ void dot_f32_f16_rows(const float* a, const uint16_t* rows_f16, int64_t stride, 
 }
 void axpy_f16_rows(const float* w, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* y) {
   active_kernels().axpy_f16_rows(w, rows_f16, stride, rows, n, y);
+}
+
+void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels_f16, int64_t n_rows, float* y) {
+  const auto& kernels = active_kernels();
+  const int64_t whole = n_rows / kLowRankPanel, tail = n_rows % kLowRankPanel;
+  kernels.add_panels_f16(u, rank, panels_f16, whole, y);
+  if (tail == 0) return;
+  float last[kLowRankPanel] = {};  // the padded panel's rows past n_rows land here and are dropped
+  float* y_last = y + whole * kLowRankPanel;
+  std::copy(y_last, y_last + tail, last);
+  kernels.add_panels_f16(u, rank, panels_f16 + whole * rank * kLowRankPanel, 1, last);
+  std::copy(last, last + tail, y_last);
 }
 
 }  // namespace josi::kernels

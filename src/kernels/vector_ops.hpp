@@ -17,4 +17,12 @@ void f32_to_f16(const float* x, uint16_t* y_f16, int64_t n);         // round to
 void dot_f32_f16_rows(const float* a, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* out);
 void axpy_f16_rows(const float* w, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* y);
 
+// A low-rank term over n_rows rows: y[i] += Σ_j u[j] · B[i][j], B (n_rows ×
+// rank, F16) in panels of kLowRankPanel rows, column after column (B[p·16 + i][j]
+// at panels[(p·rank + j)·16 + i]), the last panel padded with zeros. One call
+// for a task's whole row range: each panel's rows stay in registers across
+// the rank columns, and each row is added to in the order of j.
+constexpr int64_t kLowRankPanel = 16;
+void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels_f16, int64_t n_rows, float* y);
+
 }  // namespace josi::kernels

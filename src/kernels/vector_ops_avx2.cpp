@@ -87,10 +87,32 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
 }
 
+// A panel's 16 rows are two vectors; two panels at a time keep four
+// independent chains of FMAs in flight.
+template <int P>
+void add_panel_group(const float* u, int64_t rank, const uint16_t* panels, float* y) {
+  __m256 acc[2 * P];
+  for (int v = 0; v < 2 * P; ++v) acc[v] = _mm256_loadu_ps(y + 8 * v);
+  for (int64_t j = 0; j < rank; ++j) {
+    const __m256 uj = _mm256_set1_ps(u[j]);
+    for (int p = 0; p < P; ++p)
+      for (int h = 0; h < 2; ++h)
+        acc[2 * p + h] = _mm256_fmadd_ps(uj, load_f16(panels + (p * rank + j) * 16 + 8 * h), acc[2 * p + h]);
+  }
+  for (int v = 0; v < 2 * P; ++v) _mm256_storeu_ps(y + 8 * v, acc[v]);
+}
+
+void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
+  int64_t p = 0;
+  for (; p + 2 <= n_panels; p += 2) add_panel_group<2>(u, rank, panels + p * rank * 16, y + p * 16);
+  for (; p < n_panels; ++p) add_panel_group<1>(u, rank, panels + p * rank * 16, y + p * 16);
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_avx2() {
-  static const VectorKernels kernels{dot_f32, dot_f32_f16, axpy_f16, f32_to_f16, dot_f32_f16_rows, axpy_f16_rows};
+  static const VectorKernels kernels{dot_f32,          dot_f32_f16,   axpy_f16,      f32_to_f16,
+                                     dot_f32_f16_rows, axpy_f16_rows, add_panels_f16};
   return &kernels;
 }
 

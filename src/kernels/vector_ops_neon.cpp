@@ -78,10 +78,22 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
 }
 
+// A panel's 16 rows are four vectors: four independent chains of FMAs.
+void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
+  for (int64_t p = 0; p < n_panels; ++p, panels += rank * 16, y += 16) {
+    float32x4_t acc[4];
+    for (int v = 0; v < 4; ++v) acc[v] = vld1q_f32(y + 4 * v);
+    for (int64_t j = 0; j < rank; ++j)
+      for (int v = 0; v < 4; ++v) acc[v] = vfmaq_n_f32(acc[v], load_f16(panels + j * 16 + 4 * v), u[j]);
+    for (int v = 0; v < 4; ++v) vst1q_f32(y + 4 * v, acc[v]);
+  }
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_neon() {
-  static const VectorKernels kernels{dot_f32, dot_f32_f16, axpy_f16, f32_to_f16, dot_f32_f16_rows, axpy_f16_rows};
+  static const VectorKernels kernels{dot_f32,          dot_f32_f16,   axpy_f16,      f32_to_f16,
+                                     dot_f32_f16_rows, axpy_f16_rows, add_panels_f16};
   return &kernels;
 }
 

@@ -139,11 +139,17 @@ TEST_F(PublishDownload, CredentialsComeFromTheEnvironment) {
   EXPECT_TRUE(contains(missing.err, "no S3 access key: set S3_ACCESS_KEY or --s3-access-key")) << missing.err;
 }
 
+// The tiny preset's random base, in HF form, at `dir`.
+void init_tiny_base(const fs::path& dir) {
+  auto tok = qwen_tokenizer_json();
+  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
+  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", dir.string()});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+}
+
 TEST_F(PublishDownload, AModelThatFailsItsSanityChecksIsNeverUploaded) {
   TempDir work;
-  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", qwen_tokenizer_json().string(), "--out",
-                        (work / "base").string()});
-  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_NO_FATAL_FAILURE(init_tiny_base(work / "base"));
   const fs::path gguf = work / "random-q8_0.gguf";
   auto exported = run_josi({"export-gguf", (work / "base").string(), "--outfile", gguf.string(), "--outtype", "q8_0"});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
@@ -303,11 +309,8 @@ void write_adapter(const fs::path& dir, const std::string& base, float b_value, 
 }
 
 TEST(PublishBuild, FullModeMergesExportsQuantizesAndWritesTheManifest) {
-  auto tok = qwen_tokenizer_json();
-  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
   TempDir work;
-  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", (work / "base").string()});
-  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_NO_FATAL_FAILURE(init_tiny_base(work / "base"));
   // The interpreter's adapter changes the weights it adapts; the explainer's (B = 0) changes nothing, and names
   // its base by a hub name, so --base-model points at the local copy.
   write_adapter(work / "interpreter", (work / "base").string(), 0.05f);
@@ -416,11 +419,8 @@ TEST(PublishBuild, BadInputIsRefusedBeforeAnyWork) {
 // by the adapters), gated on base + adapter, uploaded through S3 as ready
 // files, downloaded through nginx as the base and each role's adapter.
 TEST_F(PublishDownload, TheAdaptersShapeShipsTheBaseOnceAndEachRolesAdapter) {
-  auto tok = qwen_tokenizer_json();
-  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
   TempDir work;
-  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", (work / "base").string()});
-  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_NO_FATAL_FAILURE(init_tiny_base(work / "base"));
   write_adapter(work / "interpreter", (work / "base").string(), 0.05f);
   write_adapter(work / "explainer", (work / "base").string(), -0.03f);
   const fs::path gguf = work / "gguf";
@@ -524,11 +524,8 @@ TEST_F(PublishDownload, TheAdaptersShapeShipsTheBaseOnceAndEachRolesAdapter) {
 }
 
 TEST(PublishBuild, TheAdaptersShapeRefusesWhatCannotShipAsAdapters) {
-  auto tok = qwen_tokenizer_json();
-  ASSERT_TRUE(fs::exists(tok)) << tok << " missing: run scripts/test.sh (it installs the npm test peers)";
   TempDir work;
-  auto init = run_josi({"init-base", "--preset", "tiny", "--tokenizer", tok.string(), "--out", (work / "base").string()});
-  ASSERT_EQ(init.exit_code, 0) << init.err;
+  ASSERT_NO_FATAL_FAILURE(init_tiny_base(work / "base"));
   const std::string base = (work / "base").string();
   write_adapter(work / "interpreter", base, 0.05f);
   write_adapter(work / "explainer", base, 0.02f);

@@ -422,8 +422,9 @@ TEST(Matmul, SplittingColumnsGivesThePlainProduct) {
           const int64_t ldy = rows + 2;
           std::vector<float> y1(static_cast<size_t>(ldy * n), -1.f), y2 = y1;
           kernels::MatmulScratch scratch;
-          kernels::matmul_split_columns(one, t, w.bytes.data(), rows, k, x.data(), n, y1.data(), ldy, scratch);
-          kernels::matmul_split_columns(two, t, w.bytes.data(), rows, k, x.data(), n, y2.data(), ldy, scratch);
+          const auto slices = kernels::to_column_slices(w.bytes.data(), josi::formats::ggml_type_info(t).type_size, rows, k);
+          kernels::matmul_split_columns(one, t, slices.data(), rows, k, x.data(), n, y1.data(), ldy, scratch);
+          kernels::matmul_split_columns(two, t, slices.data(), rows, k, x.data(), n, y2.data(), ldy, scratch);
           ASSERT_EQ(y1, y2) << name(t) << " " << kernels::isa_name(isa);
           for (int64_t tok = 0; tok < n; ++tok) {
             for (int64_t r = 0; r < rows; ++r)
@@ -573,6 +574,45 @@ TEST(VectorOps, RowFormsMatchOneCallPerRowOnEveryPath) {
           for (int64_t j = 0; j < n_rows; ++j) s += std::fabs(w[j] * josi::formats::f16_to_f32(cache[j * stride + i]));
           EXPECT_NEAR(y[i], sum[i], 3.6e-7 * static_cast<double>(n_rows) * s) << where << " i " << i;
         }
+      }
+    }
+  }
+}
+
+// The low-rank panels: every path adds what the scalar one adds, for row
+// counts that end inside a panel or a group of panels, and ranks below,
+// at and past one vector of u.
+TEST(VectorOps, PanelsOfALowRankTermMatchTheScalarPathOnEveryPath) {
+  IsaGuard guard;
+  std::mt19937 rng(17);
+  constexpr int64_t kPanel = kernels::kLowRankPanel;
+  for (int64_t n_rows : {1, 15, 16, 17, 48, 64, 83, 200}) {
+    for (int64_t rank : {1, 5, 16, 33}) {
+      const int64_t panels_values = (n_rows + kPanel - 1) / kPanel * rank * kPanel;
+      auto values = random_floats(rng, panels_values);
+      for (int64_t v = 0; v < panels_values; ++v)  // the last panel's padding is zero, as stored
+        if ((v / (rank * kPanel)) * kPanel + v % kPanel >= n_rows) values[v] = 0;
+      const auto panels = to_f16(values);
+      const auto u = random_floats(rng, rank), y0 = random_floats(rng, n_rows + 1);
+      kernels::set_active_isa(Isa::scalar);
+      std::vector<float> expect = y0;
+      kernels::add_panels_f16(u.data(), rank, panels.data(), n_rows, expect.data());
+      for (Isa isa : kernels::all_isas()) {
+        if (!kernels::isa_supported(isa)) continue;
+        kernels::set_active_isa(isa);
+        const std::string where =
+            std::string(kernels::isa_name(isa)) + " rows " + std::to_string(n_rows) + " rank " + std::to_string(rank);
+        std::vector<float> y = y0;
+        kernels::add_panels_f16(u.data(), rank, panels.data(), n_rows, y.data());
+        for (int64_t i = 0; i < n_rows; ++i) {
+          // Both add in the order of j; the fast paths fuse each product and
+          // sum, the scalar one rounds both: at most 2^-24·S per term.
+          double s = std::fabs(y0[i]);
+          for (int64_t j = 0; j < rank; ++j)
+            s += std::fabs(u[j] * josi::formats::f16_to_f32(panels[(i / kPanel * rank + j) * kPanel + i % kPanel]));
+          EXPECT_NEAR(y[i], expect[i], 1.2e-7 * static_cast<double>(rank) * s) << where << " row " << i;
+        }
+        EXPECT_EQ(y[n_rows], y0[n_rows]) << where << ": the row past n_rows";
       }
     }
   }
