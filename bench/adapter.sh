@@ -87,8 +87,8 @@ console.log("\n| `josi bench` (1.5b Q4_K_M base) | without adapter | with the r-
 console.log("|---|---:|---:|---:|---|");
 for (const [label, k] of [["generated token (tg64, ms)", "tg"], ["prompt token (pp128, ms)", "pp"]]) {
   const a = 1000 / bench[`${k}_base_tokens_per_s`], b = 1000 / bench[`${k}_tokens_per_s`];
-  row(label, a.toFixed(2), b.toFixed(2), `${(100 * (b / a - 1)).toFixed(1)}%`, k === "tg" ? "<= 5%" : "");
+  row(label, a.toFixed(2), b.toFixed(2), `${(100 * bench[`${k}_adapter_cost`]).toFixed(1)}%`, k === "tg" ? "<= 5%" : "");
 }
-console.log(`\n${bench.repetitions} alternated repetitions each; adapter in memory ${MB(bench.adapter_bytes)} MB; ` +
+console.log(`\ncost: median over ${bench.repetitions} repetitions of the paired ratio, the two contexts alternated token by token; adapter in memory ${MB(bench.adapter_bytes)} MB; ` +
             `${turns("merged").length} turns per shape`);
 JS
