@@ -90,32 +90,10 @@ void check_metadata(const formats::GgufFile& file, const Model& base) {
   }
 }
 
-// `rows` rows of `len` values of `from` at `src`, as `to` at `dst`.
-void convert_rows(GgmlType from, const uint8_t* src, GgmlType to, uint8_t* dst, int64_t rows, int64_t len) {
+// `rows` rows of `len` values of `from` at `src`, as floats at `dst`.
+void dequantize_rows(GgmlType from, const uint8_t* src, float* dst, int64_t rows, int64_t len) {
   const size_t from_row = *formats::ggml_row_bytes(from, static_cast<uint64_t>(len));
-  const size_t to_row = *formats::ggml_row_bytes(to, static_cast<uint64_t>(len));
-  std::vector<float> row(static_cast<size_t>(len));
-  for (int64_t r = 0; r < rows; ++r) {
-    quant::dequantize_row(from, src + static_cast<size_t>(r) * from_row, row.data(), len);
-    quant::quantize_row(to, row.data(), dst + static_cast<size_t>(r) * to_row, len);
-  }
-}
-
-// The same in kernels::LowRankTerm's panels: for each panel of 16 rows, its
-// values of column 0, then of column 1, ..., the last panel padded with zeros.
-std::vector<uint8_t> convert_to_panels(GgmlType from, const uint8_t* src, GgmlType to, int64_t rows, int64_t len) {
-  constexpr int64_t kPanel = kernels::kLowRankPanel;
-  const int64_t panels = (rows + kPanel - 1) / kPanel;
-  const size_t from_row = *formats::ggml_row_bytes(from, static_cast<uint64_t>(len));
-  std::vector<float> row(static_cast<size_t>(len)), values(static_cast<size_t>(panels * len * kPanel), 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    quant::dequantize_row(from, src + static_cast<size_t>(r) * from_row, row.data(), len);
-    for (int64_t j = 0; j < len; ++j)
-      values[static_cast<size_t>(((r / kPanel) * len + j) * kPanel + r % kPanel)] = row[static_cast<size_t>(j)];
-  }
-  std::vector<uint8_t> out(*formats::ggml_row_bytes(to, values.size()));
-  quant::quantize_row(to, values.data(), out.data(), static_cast<int64_t>(values.size()));
-  return out;
+  for (int64_t r = 0; r < rows; ++r) quant::dequantize_row(from, src + static_cast<size_t>(r) * from_row, dst + r * len, len);
 }
 
 }  // namespace
@@ -195,21 +173,20 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
         ++adapted_;
       }
       if (group.rank == 0) continue;
-      max_group_rank_ = std::max(max_group_rank_, group.rank);
-      const size_t a_row = *formats::ggml_row_bytes(type, static_cast<uint64_t>(group.cols));
-      std::vector<uint8_t> a(a_row * static_cast<size_t>(group.rank));
+      std::vector<float> a(static_cast<size_t>(group.rank * group.cols)), b;
       for (size_t o = 0; o < 3; ++o) {
         AdaptedOutput& out = group.outputs[o];
         if (out.rank == 0) continue;
         const Factors& f = found[{il, kGroups[g][o]}];
-        convert_rows(f.a->type, file.tensor_data(*f.a), type, a.data() + a_row * static_cast<size_t>(out.offset),
-                     out.rank, group.cols);
+        dequantize_rows(f.a->type, file.tensor_data(*f.a), &a[static_cast<size_t>(out.offset * group.cols)], out.rank,
+                        group.cols);
         const int64_t rows = static_cast<int64_t>(f.b->dims[1]);
+        b.resize(static_cast<size_t>(rows * out.rank));
+        dequantize_rows(f.b->type, file.tensor_data(*f.b), b.data(), rows, out.rank);
         // Each factor's buffer keeps its address when storage_ grows.
-        out.bt = storage_.emplace_back(convert_to_panels(f.b->type, file.tensor_data(*f.b), type, rows, out.rank)).data();
+        out.bt = storage_.emplace_back(kernels::to_panels(type, b.data(), rows, out.rank)).data();
       }
-      const size_t value_bytes = formats::ggml_type_info(type).type_size;
-      group.a = storage_.emplace_back(kernels::to_column_slices(a.data(), value_bytes, group.rank, group.cols)).data();
+      group.a = storage_.emplace_back(kernels::to_panels(type, a.data(), group.rank, group.cols)).data();
     }
   }
   for (const auto& s : storage_) bytes_ += s.size();

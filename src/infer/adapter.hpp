@@ -9,9 +9,10 @@
 // against the base when the adapter opens.
 //
 // The A factors of projections that read the same input (q, k, v; gate, up)
-// are stacked into one matrix, so the context computes them in one product;
-// each B, kept in 16-row panels, then rides on its base projection as a
-// kernels::LowRankTerm.
+// are stacked into one matrix, so the context computes them in one product,
+// a slice at a time where that input is written (infer/adapter_input.hpp);
+// each B then rides on its base projection as a kernels::LowRankTerm. Both
+// are in kernels/low_rank.hpp's panels.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -25,7 +26,7 @@ namespace josi::infer {
 
 // One adapted projection inside its group.
 struct AdaptedOutput {
-  const uint8_t* bt = nullptr;  // B in kernels::LowRankTerm's panels, of AdapterGroup::type; null: not adapted
+  const uint8_t* bt = nullptr;  // B in panels, of AdapterGroup::type; null: not adapted
   int64_t rank = 0;
   int64_t offset = 0;  // its first row in the group's stacked A (its first column of u)
   float scale = 0;     // alpha / rank
@@ -34,7 +35,7 @@ struct AdaptedOutput {
 // The adapted projections that read one input.
 struct AdapterGroup {
   formats::GgmlType type = formats::GgmlType::F32;  // of A and B: F16 when the file's are, F32 otherwise
-  const uint8_t* a = nullptr;  // stacked A: [rank × cols] in kernels::to_column_slices; null: nothing is adapted
+  const uint8_t* a = nullptr;  // stacked A: [rank × cols] in panels; null: nothing is adapted
   int64_t rank = 0;            // rows of the stacked A (the sum of its outputs' ranks)
   int64_t cols = 0;
   std::array<AdaptedOutput, 3> outputs;  // q, k, v | o | gate, up | down
@@ -58,9 +59,8 @@ class Adapter {
   const std::vector<AdapterLayer>& layers() const { return layers_; }
   float alpha() const { return alpha_; }
   size_t adapted_projections() const { return adapted_; }
-  // Bytes the adapter holds in memory, and the rank its factors reach.
+  // Bytes the adapter holds in memory.
   uint64_t bytes() const { return bytes_; }
-  int64_t max_group_rank() const { return max_group_rank_; }
 
  private:
   std::filesystem::path path_;
@@ -68,7 +68,6 @@ class Adapter {
   float alpha_ = 0;
   size_t adapted_ = 0;
   uint64_t bytes_ = 0;
-  int64_t max_group_rank_ = 0;
   std::vector<AdapterLayer> layers_;
   std::vector<std::vector<uint8_t>> storage_;  // the factors, converted and stacked
 };

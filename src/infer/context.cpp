@@ -15,10 +15,15 @@ namespace {
 // Prompts are processed in batches of at most this many tokens, which bounds
 // the working buffers (about 100 KB per token for a 1.5B model).
 constexpr int64_t kMaxBatch = 512;
+// Batches of up to this many tokens (a generated token, a draft to verify)
+// gather each adapter group's A·x where its input is written, one partial
+// sum per slice and token; longer ones (prompts) in a pass of their own.
+constexpr int64_t kGatherTokens = 16;
 
 void matmul(base::ThreadPool& pool, const Weight& w, const float* x, int64_t n, float* y,
-            kernels::MatmulScratch& scratch, const kernels::LowRankTerm* term = nullptr) {
-  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch, w.layout, term);
+            kernels::MatmulScratch& scratch, const kernels::LowRankTerm* term = nullptr,
+            const kernels::RowsDone* rows_done = nullptr) {
+  kernels::matmul(pool, w.type, w.data, w.rows, w.cols, x, n, y, w.rows, scratch, w.layout, term, rows_done);
 }
 
 void add_bias(float* y, const std::vector<float>& bias, int64_t n) {
@@ -48,10 +53,11 @@ void Context::set_n_past(int64_t n) {
 }
 
 void Context::release_buffers() {
-  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &lora_u_, &rope_cos_, &rope_sin_}) {
+  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &norm_scale_, &rope_cos_, &rope_sin_}) {
     v->clear();
     v->shrink_to_fit();
   }
+  adapter_input_.release();
   scratch_.activations.clear();
   scratch_.activations.shrink_to_fit();
   reserved_ = 0;
@@ -69,7 +75,7 @@ void Context::reserve(int64_t n) {
   v_.resize(size(h.n_head_kv * h.head_dim));
   g_.resize(size(h.n_ff));
   u_.resize(size(h.n_ff));
-  if (adapter_) lora_u_.resize(size(adapter_->max_group_rank()));
+  norm_scale_.resize(size(1));
   rope_cos_.resize(size(h.head_dim / 2));
   rope_sin_.resize(size(h.head_dim / 2));
   reserved_ = n;
@@ -116,11 +122,24 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
                 &rope_sin_[static_cast<size_t>(t * half)]);
   }
 
+  // The adapter's A products of a small batch are gathered by the tasks that
+  // write their inputs (adapter_input.hpp); `gathered` says the next group's were.
+  const bool gather = adapter_ && n <= kGatherTokens;
+  bool gathered = false;
+  const auto group = [&](int64_t il, AdapterGroup AdapterLayer::*g) -> const AdapterGroup* {
+    return adapter_ && il < h.n_layer ? &(adapter_->layers()[static_cast<size_t>(il)].*g) : nullptr;
+  };
+  const auto start_gathering = [&](const AdapterGroup* next, int64_t slice) {
+    gathered = gather && adapts(next);
+    if (gathered) adapter_input_.begin(*next, n, slice);
+  };
+  float* norm_scale = norm_scale_.data();
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const auto& l = model_.layers()[static_cast<size_t>(il)];
-    const AdapterLayer* al = adapter_ ? &adapter_->layers()[static_cast<size_t>(il)] : nullptr;
-    for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * embd], l.attn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    Terms terms = low_rank(al ? &al->attention_in : nullptr, xn_.data(), n);
+    for (int64_t t = 0; t < n; ++t)
+      norm_scale[t] = rms_norm(&x_[t * embd], l.attn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
+    AdapterTerms terms = adapter_terms(group(il, &AdapterLayer::attention_in), gathered, x_.data(), n, kernels::kRowsDoneBlock,
+                                       &l.attn_norm, norm_scale);
     matmul(pool_, l.wq, xn_.data(), n, q_.data(), scratch_, terms[0]);
     matmul(pool_, l.wk, xn_.data(), n, k_.data(), scratch_, terms[1]);
     matmul(pool_, l.wv, xn_.data(), n, v_.data(), scratch_, terms[2]);
@@ -135,19 +154,38 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
       kernels::f32_to_f16(&k_[t * kv_dim], cache_.k(il, n_past_ + t), kv_dim);
       kernels::f32_to_f16(&v_[t * kv_dim], cache_.v(il, n_past_ + t), kv_dim);
     }
-    attention(il, n);
-    terms = low_rank(al ? &al->attention_out : nullptr, attn_.data(), n);
-    matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_, terms[0]);
-    for (int64_t i = 0; i < n * embd; ++i) x_[i] += xn_[i];
+    const AdapterGroup* attention_out = group(il, &AdapterLayer::attention_out);
+    start_gathering(attention_out, h.head_dim);
+    attention(il, n, gathered);
+    terms = adapter_terms(attention_out, gathered, attn_.data(), n, h.head_dim, nullptr, nullptr);
+    const AdapterGroup* ffn_in = group(il, &AdapterLayer::ffn_in);
+    start_gathering(ffn_in, kernels::kRowsDoneBlock);
+    const kernels::RowsDone attention_done = add_to_residual(xn_.data(), gathered ? ffn_in : nullptr, l.ffn_norm, n);
+    matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_, terms[0], &attention_done);
 
-    for (int64_t t = 0; t < n; ++t) rms_norm(&x_[t * embd], l.ffn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    terms = low_rank(al ? &al->ffn_in : nullptr, xn_.data(), n);
+    for (int64_t t = 0; t < n; ++t)
+      norm_scale[t] = rms_norm(&x_[t * embd], l.ffn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
+    terms = adapter_terms(ffn_in, gathered, x_.data(), n, kernels::kRowsDoneBlock, &l.ffn_norm, norm_scale);
     matmul(pool_, l.gate, xn_.data(), n, g_.data(), scratch_, terms[0]);
-    matmul(pool_, l.up, xn_.data(), n, u_.data(), scratch_, terms[1]);
-    swiglu(g_.data(), u_.data(), n * h.n_ff);
-    terms = low_rank(al ? &al->ffn_out : nullptr, g_.data(), n);
-    matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_, terms[0]);
-    for (int64_t i = 0; i < n * embd; ++i) x_[i] += xn_[i];
+    // The activation in the up projection's tasks: g = silu(gate) * up, and ffn_out's slices of A·g.
+    const AdapterGroup* ffn_out = group(il, &AdapterLayer::ffn_out);
+    start_gathering(ffn_out, kernels::kRowsDoneBlock);
+    const bool gather_ffn_out = gathered;
+    const kernels::RowsDone activation = [&](int64_t r0, int64_t r1) {
+      for (int64_t t = 0; t < n; ++t) {
+        float* g = &g_[static_cast<size_t>(t * h.n_ff + r0)];
+        swiglu(g, &u_[static_cast<size_t>(t * h.n_ff + r0)], r1 - r0);
+        if (gather_ffn_out) adapter_input_.add(t, r0, r1, g);
+      }
+    };
+    matmul(pool_, l.up, xn_.data(), n, u_.data(), scratch_, terms[1], &activation);
+    terms = adapter_terms(ffn_out, gathered, g_.data(), n, kernels::kRowsDoneBlock, nullptr, nullptr);
+    // The down projection's tasks gather the next layer's attention_in.
+    const AdapterGroup* next_in = group(il + 1, &AdapterLayer::attention_in);
+    start_gathering(next_in, kernels::kRowsDoneBlock);
+    const std::vector<float>& next_norm = il + 1 < h.n_layer ? model_.layers()[static_cast<size_t>(il + 1)].attn_norm : l.attn_norm;
+    const kernels::RowsDone ffn_done = add_to_residual(xn_.data(), gathered ? next_in : nullptr, next_norm, n);
+    matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_, terms[0], &ffn_done);
   }
   n_past_ += n;
   if (!logits_out) return;
@@ -160,24 +198,31 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
   matmul(pool_, model_.output(), xn_.data(), rows, logits_out, scratch_);
 }
 
-Context::Terms Context::low_rank(const AdapterGroup* group, const float* x, int64_t n) {
-  Terms out;
-  if (!group || !group->a) return out;
-  float* u = lora_u_.data();
-  kernels::matmul_split_columns(pool_, group->type, group->a, group->rank, group->cols, x, n, u, group->rank, scratch_);
-  for (size_t o = 0; o < out.terms.size(); ++o) {
-    const AdaptedOutput& a = group->outputs[o];
-    if (!a.bt) continue;
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t j = a.offset; j < a.offset + a.rank; ++j) u[t * group->rank + j] *= a.scale;
-    out.terms[o] = {group->type, a.bt, a.rank, u + a.offset, group->rank};
-  }
-  return out;
+AdapterTerms Context::adapter_terms(const AdapterGroup* group, bool gathered, const float* x, int64_t n, int64_t slice,
+                                    const std::vector<float>* norm, const float* row_scale) {
+  if (!adapts(group)) return {};
+  if (!gathered) adapter_input_.add_all(pool_, *group, n, slice, x, norm);
+  return adapter_input_.finish(row_scale);
+}
+
+kernels::RowsDone Context::add_to_residual(const float* y, const AdapterGroup* next, const std::vector<float>& norm,
+                                           int64_t n) {
+  const int64_t embd = model_.hparams().n_embd;
+  return [this, y, next, &norm, n, embd](int64_t r0, int64_t r1) {
+    float normed[kernels::kRowsDoneBlock];
+    for (int64_t t = 0; t < n; ++t) {
+      float* x = &x_[static_cast<size_t>(t * embd)];
+      for (int64_t r = r0; r < r1; ++r) x[r] += y[t * embd + r];
+      if (!next) continue;
+      for (int64_t r = r0; r < r1; ++r) normed[r - r0] = x[r] * norm[static_cast<size_t>(r)];
+      adapter_input_.add(t, r0, r1, normed);
+    }
+  };
 }
 
 // Causal attention of the batch's queries (positions n_past..n_past+n-1) over
 // the cache, one (token, head) pair per work item.
-void Context::attention(int64_t layer, int64_t n) {
+void Context::attention(int64_t layer, int64_t n, bool gather) {
   const auto& h = model_.hparams();
   const int64_t q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
   const int64_t group = h.n_head / h.n_head_kv, hd = h.head_dim;
@@ -194,6 +239,7 @@ void Context::attention(int64_t layer, int64_t n) {
       float* out = &attn_[static_cast<size_t>(t * q_dim + head * hd)];
       std::fill(out, out + hd, 0.0f);
       kernels::axpy_f16_rows(scores.data(), cache_.v(layer, 0) + kv_offset, kv_dim, n_keys, hd, out);
+      if (gather) adapter_input_.add(t, head * hd, head * hd + hd, out);
     }
   });
 }

@@ -2,13 +2,13 @@
 // One conversation's state on a model: the KV cache and the working buffers
 // of the forward pass. eval() runs a batch of tokens (a whole prompt, or one
 // generated token) at the next positions and returns their logits.
-#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "base/thread_pool.hpp"
 #include "infer/adapter.hpp"
+#include "infer/adapter_input.hpp"
 #include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 #include "kernels/matmul.hpp"
@@ -55,14 +55,19 @@ class Context {
  private:
   // Logits of the batch's positions [first, n) into logits_out (none when null).
   void eval_batch(std::span<const int32_t> tokens, int64_t first, float* logits_out);
-  void attention(int64_t layer, int64_t n);
-  // The adapter's terms for the outputs of `group` on the batch's input x:
-  // u = A·x into lora_u_, each output's columns scaled by its alpha / rank.
-  struct Terms {
-    std::array<kernels::LowRankTerm, 3> terms;
-    const kernels::LowRankTerm* operator[](size_t i) const { return terms[i].bt ? &terms[i] : nullptr; }
-  };
-  Terms low_rank(const AdapterGroup* group, const float* x, int64_t n);
+  // Causal attention of the batch over the cache; with `gather`, each
+  // head's output also adds its slice of attention_out's A·x.
+  void attention(int64_t layer, int64_t n, bool gather);
+  // The terms of `group` on its input: from the slices gathered while it
+  // was written (`gathered`), or from a pass now over x in the same slices
+  // (`norm` ∘ x when not null). row_scale: each token's norm scale, which
+  // x's writer could not know (null: none).
+  AdapterTerms adapter_terms(const AdapterGroup* group, bool gathered, const float* x, int64_t n, int64_t slice,
+                             const std::vector<float>* norm, const float* row_scale);
+  // What a product adding its rows y to the residual stream does with a
+  // block: x += y, and with `next` (the next group to adapt, whose input is
+  // `norm` ∘ x scaled) that block's slice of its A·x.
+  kernels::RowsDone add_to_residual(const float* y, const AdapterGroup* next, const std::vector<float>& norm, int64_t n);
   void reserve(int64_t n);
 
   const Model& model_;
@@ -72,7 +77,8 @@ class Context {
   int64_t n_past_ = 0;
   kernels::MatmulScratch scratch_;
   // Working buffers, [tokens × width] row-major, sized for the largest batch.
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, lora_u_, rope_cos_, rope_sin_, logits_;
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, norm_scale_, rope_cos_, rope_sin_, logits_;
+  AdapterInput adapter_input_;
   int64_t reserved_ = 0;
 };
 

@@ -5,11 +5,12 @@
 
 namespace josi::infer {
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+float rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
   const float scale = static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(n) + eps));
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+  return scale;
 }
 
 void rope_angles(int64_t pos, int64_t head_dim, float base, float* cos_out, float* sin_out) {

@@ -8,8 +8,9 @@
 
 namespace josi::infer {
 
-// y = x / sqrt(mean(x^2) + eps) * w  (in f32; x and y may alias).
-void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+// y = x / sqrt(mean(x^2) + eps) * w  (in f32; x and y may alias). Returns
+// the scale 1 / sqrt(mean(x^2) + eps).
+float rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 // Angles of one position: cos/sin of pos * base^(-2j/head_dim), j < head_dim/2.
 void rope_angles(int64_t pos, int64_t head_dim, float base, float* cos_out, float* sin_out);

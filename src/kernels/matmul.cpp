@@ -88,10 +88,11 @@ detail::ActLayout layout_for(ActFormat format, int64_t k) {
 }
 
 // Rows per parallel task: whole tiles of the fast kernels (a 16-row group
-// among them), enough tasks for the pool to balance, few enough that
-// each task amortises its start.
+// among them), enough tasks for the pool to balance, few enough that each
+// task amortises its start. A product with RowsDone hands out whole blocks
+// of those instead.
 constexpr int64_t kRowBlock = 16;
-static_assert(kRowBlock % detail::kGroupRows == 0 && kRowBlock % kLowRankPanel == 0);
+static_assert(kRowBlock % detail::kGroupRows == 0 && kRowBlock % kLowRankPanel == 0 && kRowsDoneBlock % kRowBlock == 0);
 
 }  // namespace
 
@@ -105,23 +106,10 @@ void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
                 std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row groups");
 }
 
-// Adds `term` to rows [r0, r1) of y, r0 a multiple of kLowRankPanel: for
-// each token, the rows' panels weighted by u.
+// Adds `term` to rows [r0, r1) of y, r0 a multiple of kLowRankPanel.
 void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
-  const int64_t offset = r0 / kLowRankPanel * term.rank * kLowRankPanel;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* u = term.u + t * term.ldu;
-    float* out = y + t * ldy + r0;
-    if (term.type == GgmlType::F16) {
-      add_panels_f16(u, term.rank, static_cast<const uint16_t*>(term.bt) + offset, r1 - r0, out);
-      continue;
-    }
-    const float* panels = static_cast<const float*>(term.bt) + offset;
-    for (int64_t r = 0; r < r1 - r0; ++r) {
-      const float* panel = panels + r / kLowRankPanel * term.rank * kLowRankPanel + r % kLowRankPanel;
-      for (int64_t j = 0; j < term.rank; ++j) out[r] += u[j] * panel[j * kLowRankPanel];
-    }
-  }
+  for (int64_t t = 0; t < n_tokens; ++t)
+    add_panel_product(term.type, term.bt, term.rank, r0, r1, 0, term.rank, term.u + t * term.ldu, y + t * ldy + r0);
 }
 
 }  // namespace
@@ -147,7 +135,7 @@ void arrange_weights(WeightLayout layout, GgmlType type, const void* w, int64_t 
 
 void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
             int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout,
-            const LowRankTerm* term) {
+            const LowRankTerm* term, const RowsDone* rows_done) {
   const auto info = formats::ggml_type_info(type);
   const MatmulKernels& kernels = *detail::matmul_kernels(active_isa());
   TypeKernel kernel = kernel_for(kernels, type);
@@ -192,59 +180,15 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
     });
     args.x = out;
   }
-  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t block = rows_done ? kRowsDoneBlock : kRowBlock, blocks = (rows + block - 1) / block;
   pool.parallel_for(static_cast<size_t>(blocks), 1, [&](size_t begin, size_t end) {
-    const int64_t r1 = static_cast<int64_t>(end) * kRowBlock;
-    const int64_t r0 = static_cast<int64_t>(begin) * kRowBlock, r_end = r1 < rows ? r1 : rows;
+    const int64_t r1 = static_cast<int64_t>(end) * block;
+    const int64_t r0 = static_cast<int64_t>(begin) * block, r_end = r1 < rows ? r1 : rows;
     kernel.gemm(args, r0, r_end);
     if (term) add_low_rank(*term, r0, r_end, n_tokens, y, ldy);
+    if (rows_done)
+      for (int64_t r = r0; r < r_end; r += block) (*rows_done)(r, std::min(r + block, r_end));
   });
-}
-
-void matmul_split_columns(base::ThreadPool& pool, GgmlType type, const void* w_slices, int64_t rows, int64_t k,
-                          const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch) {
-  const TypeKernel kernel = kernel_for(*detail::matmul_kernels(active_isa()), type);
-  if (!kernel.gemm || kernel.act != ActFormat::f32)
-    throw Error("matmul_split_columns: weights must be F32, F16 or BF16, not " +
-                std::string(formats::ggml_type_info(type).name));
-  if (rows <= 0 || n_tokens <= 0 || k <= 0) return;
-  const int64_t slices = (k + kColumnSlice - 1) / kColumnSlice, blocks = (rows + kRowBlock - 1) / kRowBlock;
-  const size_t slice_floats = static_cast<size_t>(n_tokens * rows);
-  scratch.partial_sums.resize(slice_floats * static_cast<size_t>(slices));
-  const size_t value_bytes = formats::ggml_type_info(type).type_size;
-  pool.parallel_for(static_cast<size_t>(slices * blocks), 1, [&](size_t begin, size_t end) {
-    for (size_t task = begin; task < end; ++task) {
-      const int64_t s = static_cast<int64_t>(task) / blocks, r0 = static_cast<int64_t>(task) % blocks * kRowBlock;
-      const int64_t c0 = s * kColumnSlice;
-      detail::GemmArgs args;
-      args.k = std::min(kColumnSlice, k - c0);
-      args.row_bytes = static_cast<size_t>(args.k) * value_bytes;
-      args.w = static_cast<const uint8_t*>(w_slices) + static_cast<size_t>(c0 * rows) * value_bytes;
-      args.x = reinterpret_cast<const uint8_t*>(x + c0);
-      args.x_stride = static_cast<size_t>(k) * sizeof(float);
-      args.n_tokens = n_tokens;
-      args.y = scratch.partial_sums.data() + static_cast<size_t>(s) * slice_floats;
-      args.ldy = rows;
-      kernel.gemm(args, r0, std::min(rows, r0 + kRowBlock));
-    }
-  });
-  for (int64_t t = 0; t < n_tokens; ++t)
-    for (int64_t r = 0; r < rows; ++r) {
-      float sum = 0;
-      for (int64_t s = 0; s < slices; ++s) sum += scratch.partial_sums[static_cast<size_t>(s) * slice_floats + t * rows + r];
-      y[t * ldy + r] = sum;
-    }
-}
-
-std::vector<uint8_t> to_column_slices(const uint8_t* w, size_t value_bytes, int64_t rows, int64_t k) {
-  std::vector<uint8_t> out(static_cast<size_t>(rows * k) * value_bytes);
-  uint8_t* to = out.data();
-  for (int64_t c0 = 0; c0 < k; c0 += kColumnSlice) {
-    const size_t width_bytes = static_cast<size_t>(std::min(kColumnSlice, k - c0)) * value_bytes;
-    for (int64_t r = 0; r < rows; ++r, to += width_bytes)
-      std::memcpy(to, w + (static_cast<size_t>(r * k + c0)) * value_bytes, width_bytes);
-  }
-  return out;
 }
 
 }  // namespace josi::kernels

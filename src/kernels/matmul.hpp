@@ -5,11 +5,12 @@
 // weights (F32/F16/BF16) meet float activations. Work is split over the
 // shared thread pool.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "base/thread_pool.hpp"
 #include "formats/ggml_type.hpp"
-#include "kernels/vector_ops.hpp"
+#include "kernels/low_rank.hpp"
 
 namespace josi::kernels {
 
@@ -32,51 +33,24 @@ void arrange_weights(WeightLayout layout, formats::GgmlType type, const void* w,
 // Buffers reused across calls so the hot loop never allocates.
 struct MatmulScratch {
   std::vector<uint8_t> activations;
-  std::vector<float> partial_sums;
 };
 
-// A low-rank term a product adds to its rows: y[t * ldy + r] += sum_j
-// B[r][j] * u[t * ldu + j], with B (`rows` × `rank`, F32 or F16) in panels of
-// kLowRankPanel rows: panel p holds, for each j, the panel's rows of column j
-// (B[p * 16 + i][j] at bt[(p * rank + j) * 16 + i]), the last panel padded
-// with zeros (vector_ops.hpp's add_panels_f16). A task's rows are then one
-// contiguous read, added in registers instead of one short dot product per
-// row. A LoRA adapter's second factor (u = scale · A·x) rides on its base
-// projection this way, computed in the same tasks as the rows it adds to, so
-// an adapter adds no synchronisation of its own to the product.
-struct LowRankTerm {
-  formats::GgmlType type = formats::GgmlType::F32;
-  const void* bt = nullptr;
-  int64_t rank = 0;
-  const float* u = nullptr;
-  int64_t ldu = 0;
-};
+// Work on a product's rows [r0, r1) of every token, run by the task that has
+// just written them (low-rank term included) while they are in cache: a
+// residual add, an activation, a slice of the next product's input. Called
+// once per block of kRowsDoneBlock rows (r0 a multiple of it, the last
+// block shorter), so what it does by block does not depend on the threads.
+using RowsDone = std::function<void(int64_t r0, int64_t r1)>;
+constexpr int64_t kRowsDoneBlock = 64;
 
 // y[t * ldy + r] = sum_i W[r][i] * x[t * k + i]  for r < rows, t < n_tokens,
-// plus `term` when one is given.
+// plus `term` when one is given, then `rows_done` on each block of rows.
 // W is `rows` contiguous rows of `k` weights of `type` (ggml_row_bytes(type, k)
 // bytes each), or arranged in `layout`. Uses active_isa(). Throws
 // josi::Error for a type it cannot multiply, a k that is not a multiple of
 // the type's block size, or a layout that does not fit the type and shape.
 void matmul(base::ThreadPool& pool, formats::GgmlType type, const void* w, int64_t rows, int64_t k, const float* x,
             int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch, WeightLayout layout = WeightLayout::rows,
-            const LowRankTerm* term = nullptr);
-
-// y = W·x, as matmul, for a float (F32, F16, BF16) matrix of few long rows:
-// an adapter's stacked A factor, 16 to 48 rows of 1536 to 8960 weights,
-// where tasks of kRowBlock rows would leave threads idle. The columns are
-// split too, into slices of kColumnSlice columns (a multiple of every float
-// kernel's vector width; the last slice narrower) whose partial sums are
-// added in order, so the result does not depend on the number of threads.
-// W is in column slices (to_column_slices): each task's weights are then
-// one contiguous read.
-constexpr int64_t kColumnSlice = 512;
-void matmul_split_columns(base::ThreadPool& pool, formats::GgmlType type, const void* w_slices, int64_t rows, int64_t k,
-                          const float* x, int64_t n_tokens, float* y, int64_t ldy, MatmulScratch& scratch);
-
-// `rows` contiguous rows of `k` values of `value_bytes` bytes each, as
-// matmul_split_columns reads them: slice after slice, each slice's rows
-// (its kColumnSlice values of each, fewer in the last slice) one after the other.
-std::vector<uint8_t> to_column_slices(const uint8_t* w, size_t value_bytes, int64_t rows, int64_t k);
+            const LowRankTerm* term = nullptr, const RowsDone* rows_done = nullptr);
 
 }  // namespace josi::kernels

@@ -596,25 +596,36 @@ TEST_F(Inference, ARunTimeAdapterEqualsItsMergeIntoTheBase) {
 }
 
 // Batches stay exact with an adapter: the forced-token and speculation
-// batches rely on it, as without.
+// batches rely on it, as without. A short batch gathers each A·x where its
+// input is written, a long one (a prompt) makes a pass of its own: both
+// give the logits of one token at a time.
 TEST_F(Inference, WithAnAdapterOneBatchEqualsTokenByTokenBitForBit) {
   IsaGuard guard;
   const auto dir = work() / "adapter-batch";
   fs::create_directories(dir);
   const auto files = export_adapter(hf(), dir, "f16");
-  const std::vector<int32_t> tokens(kTokens.begin(), kTokens.begin() + 6);
+  std::vector<int32_t> tokens = kTokens;
+  tokens.insert(tokens.end(), kTokens.begin(), kTokens.begin() + 10);
   for (auto isa : supported_isas()) {
     kernels::set_active_isa(isa);
     infer::Model model(gguf("Q4_K_M"));
     infer::Adapter adapter(files.adapter, model);
     josi::base::ThreadPool pool(2);
-    infer::Context batch(model, pool, 16, &adapter), single(model, pool, 16, &adapter);
-    const auto all = batch.eval(tokens, infer::Logits::all);
-    const std::vector<float> batched(all.begin(), all.end());
+    infer::Context single(model, pool, 32, &adapter);
+    std::vector<float> one_by_one;
     for (size_t t = 0; t < tokens.size(); ++t) {
       const auto one = single.eval(std::span<const int32_t>(&tokens[t], 1));
-      ASSERT_TRUE(std::equal(one.begin(), one.end(), batched.begin() + static_cast<long>(t * one.size())))
-          << kernels::isa_name(isa) << " token " << t;
+      one_by_one.insert(one_by_one.end(), one.begin(), one.end());
+    }
+    for (const size_t n : {size_t{6}, tokens.size()}) {
+      infer::Context batch(model, pool, 32, &adapter);
+      const auto all = batch.eval(std::span<const int32_t>(tokens.data(), n), infer::Logits::all);
+      for (size_t t = 0; t < n; ++t) {
+        const size_t vocab = all.size() / n;
+        ASSERT_TRUE(std::equal(all.begin() + static_cast<long>(t * vocab), all.begin() + static_cast<long>((t + 1) * vocab),
+                               one_by_one.begin() + static_cast<long>(t * vocab)))
+            << kernels::isa_name(isa) << " batch of " << n << ", token " << t;
+      }
     }
   }
 }

@@ -27,6 +27,7 @@
 #include "formats/dtype.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/isa_kernels.hpp"
+#include "kernels/low_rank.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/row_groups.hpp"
 #include "kernels/vector_ops.hpp"
@@ -401,50 +402,72 @@ TEST(Matmul, ManyThreadsGiveTheSameResultAsOne) {
   }
 }
 
-// The product split by columns as well as rows (an adapter's A factor) is the
-// plain product on every path, for row counts inside and past one task's
-// rows and column counts that end inside a slice, and the same for any
-// number of threads.
-TEST(Matmul, SplittingColumnsGivesThePlainProduct) {
+// A product calls rows_done once for each block of kRowsDoneBlock rows (the last
+// one shorter), after the block's rows, low-rank term included, are written.
+TEST(Matmul, RowsDoneSeesEachBlockOnceItsRowsAreWritten) {
+  josi::base::ThreadPool pool(3);
+  std::mt19937 rng(5);
+  const int64_t rows = 83, k = 512, n = 3, rank = 4;
+  const Weights w = make_weights(rng, GgmlType::Q4_K, rows, k);
+  const auto x = random_floats(rng, k * n), u = random_floats(rng, rank * n), b = random_floats(rng, rows * rank);
+  const auto bt = kernels::to_panels(GgmlType::F32, b.data(), rows, rank);
+  const kernels::LowRankTerm term{GgmlType::F32, bt.data(), rank, u.data(), rank};
+  std::vector<float> y(static_cast<size_t>(rows * n)), seen(y.size(), -1.f);
+  std::vector<int> calls(static_cast<size_t>(rows), 0);
+  const kernels::RowsDone rows_done = [&](int64_t r0, int64_t r1) {
+    EXPECT_EQ(r0 % kernels::kRowsDoneBlock, 0);
+    EXPECT_EQ(r1, std::min(r0 + kernels::kRowsDoneBlock, rows));
+    for (int64_t r = r0; r < r1; ++r) {
+      ++calls[static_cast<size_t>(r)];
+      for (int64_t t = 0; t < n; ++t) seen[static_cast<size_t>(t * rows + r)] = y[static_cast<size_t>(t * rows + r)];
+    }
+  };
+  kernels::MatmulScratch scratch;
+  kernels::matmul(pool, w.type, w.bytes.data(), rows, k, x.data(), n, y.data(), rows, scratch,
+                  kernels::WeightLayout::rows, &term, &rows_done);
+  EXPECT_EQ(seen, y);
+  EXPECT_EQ(calls, std::vector<int>(static_cast<size_t>(rows), 1));
+}
+
+// A factor in panels times a range of its columns is the exact product of
+// the stored values on every path, F32 and F16, for row counts inside and
+// past a panel, ranges that start at a panel's rows and end inside one,
+// and column ranges from one column to all of them.
+TEST(LowRank, APanelProductOverARangeIsTheExactProduct) {
   IsaGuard guard;
-  josi::base::ThreadPool one(1), two(2);
   std::mt19937 rng(34);
   std::vector<Isa> isas = fast_isas();
   isas.push_back(Isa::scalar);
-  for (GgmlType t : {GgmlType::F16, GgmlType::F32, GgmlType::BF16}) {
-    for (const auto& [rows, k] : {std::pair<int64_t, int64_t>{16, 1536}, {48, 1300}, {5, 300}}) {
-      const Weights w = make_weights(rng, t, rows, k);
-      for (const int64_t n : {int64_t{1}, int64_t{7}}) {
-        const auto x = random_floats(rng, k * n);
-        for (Isa isa : isas) {
-          kernels::set_active_isa(isa);
-          const auto expected = run_matmul(two, w, x, n);
-          const int64_t ldy = rows + 2;
-          std::vector<float> y1(static_cast<size_t>(ldy * n), -1.f), y2 = y1;
-          kernels::MatmulScratch scratch;
-          const auto slices = kernels::to_column_slices(w.bytes.data(), josi::formats::ggml_type_info(t).type_size, rows, k);
-          kernels::matmul_split_columns(one, t, slices.data(), rows, k, x.data(), n, y1.data(), ldy, scratch);
-          kernels::matmul_split_columns(two, t, slices.data(), rows, k, x.data(), n, y2.data(), ldy, scratch);
-          ASSERT_EQ(y1, y2) << name(t) << " " << kernels::isa_name(isa);
-          for (int64_t tok = 0; tok < n; ++tok) {
-            for (int64_t r = 0; r < rows; ++r)
-              ASSERT_NEAR(y1[tok * ldy + r], expected[tok * rows + r], 1e-5 * magnitude(w, x, r, tok) + 1e-7)
-                  << name(t) << " " << kernels::isa_name(isa) << " " << rows << "x" << k << " row " << r;
-            for (int64_t r = rows; r < ldy; ++r) ASSERT_EQ(y1[tok * ldy + r], -1.f) << "padding written";
+  for (const GgmlType type : {GgmlType::F32, GgmlType::F16})
+    for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{48, 1536}, {5, 300}, {37, 40}}) {
+      const auto m = random_floats(rng, rows * cols, 0.1f);
+      const auto panels = kernels::to_panels(type, m.data(), rows, cols);
+      std::vector<float> stored(m.size());  // M as kept: F16 rounds it
+      for (size_t i = 0; i < m.size(); ++i) stored[i] = type == GgmlType::F16 ? josi::formats::f16_to_f32(josi::formats::f32_to_f16(m[i])) : m[i];
+      const auto v = random_floats(rng, cols);
+      for (const auto& [r0, r1] : {std::pair<int64_t, int64_t>{0, rows}, {16, std::min<int64_t>(rows, 21)}})
+        for (const auto& [j0, j1] : {std::pair<int64_t, int64_t>{0, cols}, {16, 32}, {cols - 1, cols}, {3, cols}}) {
+          if (r1 <= r0) continue;
+          for (Isa isa : isas) {
+            kernels::set_active_isa(isa);
+            const std::string where = std::string(kernels::isa_name(isa)) + " " + name(type) + " " +
+                                      std::to_string(rows) + "x" + std::to_string(cols) + " rows " +
+                                      std::to_string(r0) + ".." + std::to_string(r1) + " columns " +
+                                      std::to_string(j0) + ".." + std::to_string(j1);
+            std::vector<float> y(static_cast<size_t>(r1 - r0 + 1), 0.5f);
+            kernels::add_panel_product(type, panels.data(), cols, r0, r1, j0, j1, v.data(), y.data());
+            for (int64_t r = r0; r < r1; ++r) {
+              double sum = 0.5, size = 0.5;
+              for (int64_t j = j0; j < j1; ++j) {
+                sum += double{stored[r * cols + j]} * v[j - j0];
+                size += std::fabs(double{stored[r * cols + j]} * v[j - j0]);
+              }
+              ASSERT_NEAR(y[r - r0], sum, 1.2e-7 * static_cast<double>(j1 - j0 + 1) * size) << where << " row " << r;
+            }
+            ASSERT_EQ(y.back(), 0.5f) << where << ": the row past r1";
           }
         }
-      }
     }
-  }
-  kernels::MatmulScratch scratch;
-  std::vector<float> x(256), y(16);
-  std::vector<uint8_t> q(4096);
-  try {
-    kernels::matmul_split_columns(one, GgmlType::Q8_0, q.data(), 1, 256, x.data(), 1, y.data(), 1, scratch);
-    FAIL() << "no error";
-  } catch (const josi::Error& e) {
-    EXPECT_STREQ(e.what(), "matmul_split_columns: weights must be F32, F16 or BF16, not Q8_0");
-  }
 }
 
 TEST(Matmul, RejectsTypesItCannotMultiplyAndBadRowLengths) {
