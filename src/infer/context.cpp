@@ -160,7 +160,7 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
     terms = adapter_terms(attention_out, gathered, attn_.data(), n, h.head_dim, nullptr, nullptr);
     const AdapterGroup* ffn_in = group(il, &AdapterLayer::ffn_in);
     start_gathering(ffn_in, kernels::kRowsDoneBlock);
-    const kernels::RowsDone attention_done = add_to_residual(xn_.data(), gathered ? ffn_in : nullptr, l.ffn_norm, n);
+    const kernels::RowsDone attention_done = add_to_residual(xn_.data(), gathered ? &l.ffn_norm : nullptr, n);
     matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_, terms[0], &attention_done);
 
     for (int64_t t = 0; t < n; ++t)
@@ -183,8 +183,8 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
     // The down projection's tasks gather the next layer's attention_in.
     const AdapterGroup* next_in = group(il + 1, &AdapterLayer::attention_in);
     start_gathering(next_in, kernels::kRowsDoneBlock);
-    const std::vector<float>& next_norm = il + 1 < h.n_layer ? model_.layers()[static_cast<size_t>(il + 1)].attn_norm : l.attn_norm;
-    const kernels::RowsDone ffn_done = add_to_residual(xn_.data(), gathered ? next_in : nullptr, next_norm, n);
+    const std::vector<float>* next_norm = gathered ? &model_.layers()[static_cast<size_t>(il + 1)].attn_norm : nullptr;
+    const kernels::RowsDone ffn_done = add_to_residual(xn_.data(), next_norm, n);
     matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_, terms[0], &ffn_done);
   }
   n_past_ += n;
@@ -205,16 +205,15 @@ AdapterTerms Context::adapter_terms(const AdapterGroup* group, bool gathered, co
   return adapter_input_.finish(row_scale);
 }
 
-kernels::RowsDone Context::add_to_residual(const float* y, const AdapterGroup* next, const std::vector<float>& norm,
-                                           int64_t n) {
+kernels::RowsDone Context::add_to_residual(const float* y, const std::vector<float>* norm, int64_t n) {
   const int64_t embd = model_.hparams().n_embd;
-  return [this, y, next, &norm, n, embd](int64_t r0, int64_t r1) {
+  return [this, y, norm, n, embd](int64_t r0, int64_t r1) {
     float normed[kernels::kRowsDoneBlock];
     for (int64_t t = 0; t < n; ++t) {
       float* x = &x_[static_cast<size_t>(t * embd)];
       for (int64_t r = r0; r < r1; ++r) x[r] += y[t * embd + r];
-      if (!next) continue;
-      for (int64_t r = r0; r < r1; ++r) normed[r - r0] = x[r] * norm[static_cast<size_t>(r)];
+      if (!norm) continue;
+      for (int64_t r = r0; r < r1; ++r) normed[r - r0] = x[r] * (*norm)[static_cast<size_t>(r)];
       adapter_input_.add(t, r0, r1, normed);
     }
   };

@@ -65,9 +65,9 @@ class Context {
   AdapterTerms adapter_terms(const AdapterGroup* group, bool gathered, const float* x, int64_t n, int64_t slice,
                              const std::vector<float>* norm, const float* row_scale);
   // What a product adding its rows y to the residual stream does with a
-  // block: x += y, and with `next` (the next group to adapt, whose input is
-  // `norm` ∘ x scaled) that block's slice of its A·x.
-  kernels::RowsDone add_to_residual(const float* y, const AdapterGroup* next, const std::vector<float>& norm, int64_t n);
+  // block: x += y, and with `norm` (gathering the group begun last, whose
+  // input is norm ∘ x scaled) that block's slice of its A·x.
+  kernels::RowsDone add_to_residual(const float* y, const std::vector<float>* norm, int64_t n);
   void reserve(int64_t n);
 
   const Model& model_;
