@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <optional>
+#include <utility>
 
 #include "base/error.hpp"
 #include "formats/gguf.hpp"
@@ -155,7 +157,13 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
     ranks[key] = static_cast<int64_t>(da[1]);
   }
 
+  // The groups' shapes first, so that every factor's panels go into one buffer.
   layers_.resize(static_cast<size_t>(h.n_layer));
+  const size_t value_bytes = type == GgmlType::F16 ? sizeof(uint16_t) : sizeof(float);
+  const auto panel_bytes = [value_bytes](int64_t rows, int64_t cols) {
+    return static_cast<size_t>((rows + kernels::kLowRankPanel - 1) / kernels::kLowRankPanel * kernels::kLowRankPanel * cols) *
+           value_bytes;
+  };
   for (int64_t il = 0; il < h.n_layer; ++il) {
     AdapterLayer& layer = layers_[static_cast<size_t>(il)];
     std::array<AdapterGroup*, 4> groups = {&layer.attention_in, &layer.attention_out, &layer.ffn_in, &layer.ffn_out};
@@ -170,8 +178,26 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
         group.outputs[o].scale = alpha_ / static_cast<float>(ranks[{il, p}]);
         group.rank += ranks[{il, p}];
         group.cols = base_weight(base.layers()[static_cast<size_t>(il)], p).cols;
+        bytes_ += panel_bytes(found[{il, p}].b->dims[1], group.outputs[o].rank);
         ++adapted_;
       }
+      if (group.rank > 0) bytes_ += panel_bytes(group.rank, group.cols);
+    }
+  }
+
+  factors_ = base::LargeBuffer(bytes_);
+  uint8_t* next = factors_.data();
+  const auto store = [&](const std::vector<uint8_t>& panels) {
+    if (next + panels.size() > factors_.data() + factors_.size())
+      throw Error(where + ": the adapter's panels outgrew their buffer");  // the sizing above is wrong
+    std::memcpy(next, panels.data(), panels.size());
+    return std::exchange(next, next + panels.size());
+  };
+  for (int64_t il = 0; il < h.n_layer; ++il) {
+    AdapterLayer& layer = layers_[static_cast<size_t>(il)];
+    std::array<AdapterGroup*, 4> groups = {&layer.attention_in, &layer.attention_out, &layer.ffn_in, &layer.ffn_out};
+    for (size_t g = 0; g < kGroups.size(); ++g) {
+      AdapterGroup& group = *groups[g];
       if (group.rank == 0) continue;
       std::vector<float> a(static_cast<size_t>(group.rank * group.cols)), b;
       for (size_t o = 0; o < 3; ++o) {
@@ -183,13 +209,11 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
         const int64_t rows = static_cast<int64_t>(f.b->dims[1]);
         b.resize(static_cast<size_t>(rows * out.rank));
         dequantize_rows(f.b->type, file.tensor_data(*f.b), b.data(), rows, out.rank);
-        // Each factor's buffer keeps its address when storage_ grows.
-        out.bt = storage_.emplace_back(kernels::to_panels(type, b.data(), rows, out.rank)).data();
+        out.bt = store(kernels::to_panels(type, b.data(), rows, out.rank));
       }
-      group.a = storage_.emplace_back(kernels::to_panels(type, a.data(), group.rank, group.cols)).data();
+      group.a = store(kernels::to_panels(type, a.data(), group.rank, group.cols));
     }
   }
-  for (const auto& s : storage_) bytes_ += s.size();
 }
 
 }  // namespace josi::infer

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/large_buffer.hpp"
 #include "formats/ggml_type.hpp"
 #include "infer/model.hpp"
 
@@ -69,7 +70,7 @@ class Adapter {
   size_t adapted_ = 0;
   uint64_t bytes_ = 0;
   std::vector<AdapterLayer> layers_;
-  std::vector<std::vector<uint8_t>> storage_;  // the factors, converted and stacked
+  base::LargeBuffer factors_;  // every factor in panels, layer after layer
 };
 
 // The GGUF names of the projections an adapter may adapt, in the order of

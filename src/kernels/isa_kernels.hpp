@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/cpu_features.hpp"
+#include "kernels/low_rank.hpp"
 
 namespace josi::kernels::detail {
 
@@ -48,6 +49,9 @@ struct GemmArgs {
   int64_t n_tokens;
   float* y;  // y[t * ldy + r]
   int64_t ldy;
+  // Added by the row-group kernels to each group of rows they write, so B·u
+  // streams beside the weights; null for the row kernels (matmul adds it).
+  const LowRankTerm* term = nullptr;
 };
 
 // Computes y for rows [row_begin, row_end) and every token.

@@ -54,4 +54,9 @@ void add_panel_product(GgmlType type, const void* m_panels, int64_t cols, int64_
     add_panels(type, v, j1 - j0, m_panels, at(r), std::min(kLowRankPanel, r1 - r), y + (r - r0));
 }
 
+void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
+  for (int64_t t = 0; t < n_tokens; ++t)
+    add_panel_product(term.type, term.bt, term.rank, r0, r1, 0, term.rank, term.u + t * term.ldu, y + t * ldy + r0);
+}
+
 }  // namespace josi::kernels

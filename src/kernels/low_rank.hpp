@@ -37,4 +37,7 @@ struct LowRankTerm {
   int64_t ldu = 0;
 };
 
+// Adds `term` to rows [r0, r1) of y for n_tokens tokens, r0 a multiple of kLowRankPanel.
+void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy);
+
 }  // namespace josi::kernels

@@ -106,12 +106,6 @@ void require_row_groups(GgmlType type, int64_t rows, int64_t k) {
                 std::string(formats::ggml_type_info(type).name) + " matrix cannot be in 16-row groups");
 }
 
-// Adds `term` to rows [r0, r1) of y, r0 a multiple of kLowRankPanel.
-void add_low_rank(const LowRankTerm& term, int64_t r0, int64_t r1, int64_t n_tokens, float* y, int64_t ldy) {
-  for (int64_t t = 0; t < n_tokens; ++t)
-    add_panel_product(term.type, term.bt, term.rank, r0, r1, 0, term.rank, term.u + t * term.ldu, y + t * ldy + r0);
-}
-
 }  // namespace
 
 WeightLayout best_layout(GgmlType type, int64_t rows, int64_t k) {
@@ -164,6 +158,7 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   args.n_tokens = n_tokens;
   args.y = y;
   args.ldy = ldy;
+  if (layout == WeightLayout::row_groups) args.term = term;
   if (kernel.act == ActFormat::f32) {
     args.x = reinterpret_cast<const uint8_t*>(x);
     args.x_stride = static_cast<size_t>(k) * sizeof(float);
@@ -185,7 +180,7 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
     const int64_t r1 = static_cast<int64_t>(end) * block;
     const int64_t r0 = static_cast<int64_t>(begin) * block, r_end = r1 < rows ? r1 : rows;
     kernel.gemm(args, r0, r_end);
-    if (term) add_low_rank(*term, r0, r_end, n_tokens, y, ldy);
+    if (term && !args.term) add_low_rank(*term, r0, r_end, n_tokens, y, ldy);
     if (rows_done)
       for (int64_t r = r0; r < r_end; r += block) (*rows_done)(r, std::min(r + block, r_end));
   });

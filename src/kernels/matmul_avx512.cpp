@@ -12,6 +12,7 @@
 #if defined(__x86_64__)
 
 #include "kernels/intrinsics.hpp"
+#include "kernels/low_rank_avx512.hpp"
 
 #include <cstddef>
 #include <cstring>
@@ -339,6 +340,28 @@ struct Q6KGroups {
   }
 };
 
+// acc[j] += B·u of tokens t..t+T-1 on the group's 16 rows: one panel of B.
+static_assert(kGroupRows == kLowRankPanel);
+template <int T>
+void add_low_rank_panel(const LowRankTerm& term, int64_t group_row, int64_t t, __m512 (&acc)[T]) {
+  const size_t at = static_cast<size_t>(group_row / kGroupRows * term.rank * kGroupRows);
+  for (int j = 0; j < T; ++j) {
+    const float* u = term.u + (t + j) * term.ldu;
+    // The panels are F16, or F32 for an adapter with F32 factors.
+    if (term.type == formats::GgmlType::F16) {
+      const uint16_t* panel = static_cast<const uint16_t*>(term.bt) + at;
+      const auto column = [panel](int64_t c) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + c * kGroupRows)));
+      };
+      acc[j] = add_panel_avx512(u, term.rank, column, acc[j]);
+    } else {
+      const float* panel = static_cast<const float*>(term.bt) + at;
+      const auto column = [panel](int64_t c) { return _mm512_loadu_ps(panel + c * kGroupRows); };
+      acc[j] = add_panel_avx512(u, term.rank, column, acc[j]);
+    }
+  }
+}
+
 // One group of 16 rows × T tokens, a float accumulator per token with a
 // row per lane, Kernel::block adding each super-block.
 template <class Kernel, int T>
@@ -350,6 +373,7 @@ void group_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
   __m512 acc[T];
   for (auto& v : acc) v = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) Kernel::template block<T>(blocks[b], x, b, acc);
+  if (a.term) add_low_rank_panel(*a.term, group_row, t, acc);
   for (int j = 0; j < T; ++j) _mm512_storeu_ps(a.y + (t + j) * a.ldy + group_row, acc[j]);
 }
 

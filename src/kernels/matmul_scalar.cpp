@@ -232,6 +232,7 @@ void gemm_groups(const GemmArgs& a, int64_t r0, int64_t r1) {
     group.w = rows.data();
     group.y = a.y + g;
     RowKernel(group, 0, kGroupRows);
+    if (a.term) add_low_rank(*a.term, g, g + kGroupRows, a.n_tokens, a.y, a.ldy);
   }
 }
 

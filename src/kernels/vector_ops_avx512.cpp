@@ -4,6 +4,7 @@
 #if defined(__x86_64__)
 
 #include "kernels/intrinsics.hpp"
+#include "kernels/low_rank_avx512.hpp"
 
 namespace josi::kernels::detail {
 
@@ -98,17 +99,11 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   }
 }
 
-// A panel's 16 rows are one vector; its rank columns are read in order,
-// four chains of FMAs in flight, so the panels are one sequential read.
+// The panels one after the other, a sequential read.
 void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
   for (int64_t p = 0; p < n_panels; ++p, panels += rank * 16, y += 16) {
-    __m512 acc[4] = {_mm512_loadu_ps(y), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    int64_t j = 0;
-    for (; j + 4 <= rank; j += 4)
-      for (int c = 0; c < 4; ++c)
-        acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(u[j + c]), load_f16(panels + (j + c) * 16, 0xffff), acc[c]);
-    for (; j < rank; ++j) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(u[j]), load_f16(panels + j * 16, 0xffff), acc[0]);
-    _mm512_storeu_ps(y, _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    const auto column = [panels](int64_t j) { return load_f16(panels + j * 16, 0xffff); };
+    _mm512_storeu_ps(y, add_panel_avx512(u, rank, column, _mm512_loadu_ps(y)));
   }
 }
 
