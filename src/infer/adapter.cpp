@@ -159,14 +159,8 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
 
   // The groups' shapes first, so that every factor's panels go into one buffer.
   layers_.resize(static_cast<size_t>(h.n_layer));
-  const size_t value_bytes = type == GgmlType::F16 ? sizeof(uint16_t) : sizeof(float);
-  const auto panel_bytes = [value_bytes](int64_t rows, int64_t cols) {
-    return static_cast<size_t>((rows + kernels::kLowRankPanel - 1) / kernels::kLowRankPanel * kernels::kLowRankPanel * cols) *
-           value_bytes;
-  };
   for (int64_t il = 0; il < h.n_layer; ++il) {
-    AdapterLayer& layer = layers_[static_cast<size_t>(il)];
-    std::array<AdapterGroup*, 4> groups = {&layer.attention_in, &layer.attention_out, &layer.ffn_in, &layer.ffn_out};
+    const std::array<AdapterGroup*, 4> groups = layers_[static_cast<size_t>(il)].groups();
     for (size_t g = 0; g < kGroups.size(); ++g) {
       AdapterGroup& group = *groups[g];
       group.type = type;
@@ -178,10 +172,10 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
         group.outputs[o].scale = alpha_ / static_cast<float>(ranks[{il, p}]);
         group.rank += ranks[{il, p}];
         group.cols = base_weight(base.layers()[static_cast<size_t>(il)], p).cols;
-        bytes_ += panel_bytes(found[{il, p}].b->dims[1], group.outputs[o].rank);
+        bytes_ += kernels::panels_bytes(type, static_cast<int64_t>(found[{il, p}].b->dims[1]), group.outputs[o].rank);
         ++adapted_;
       }
-      if (group.rank > 0) bytes_ += panel_bytes(group.rank, group.cols);
+      if (group.rank > 0) bytes_ += kernels::panels_bytes(type, group.rank, group.cols);
     }
   }
 
@@ -194,8 +188,7 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
     return std::exchange(next, next + panels.size());
   };
   for (int64_t il = 0; il < h.n_layer; ++il) {
-    AdapterLayer& layer = layers_[static_cast<size_t>(il)];
-    std::array<AdapterGroup*, 4> groups = {&layer.attention_in, &layer.attention_out, &layer.ffn_in, &layer.ffn_out};
+    const std::array<AdapterGroup*, 4> groups = layers_[static_cast<size_t>(il)].groups();
     for (size_t g = 0; g < kGroups.size(); ++g) {
       AdapterGroup& group = *groups[g];
       if (group.rank == 0) continue;

@@ -44,6 +44,8 @@ struct AdapterGroup {
 
 struct AdapterLayer {
   AdapterGroup attention_in, attention_out, ffn_in, ffn_out;
+  // The four in that order, the order of the projection names' groups.
+  std::array<AdapterGroup*, 4> groups() { return {&attention_in, &attention_out, &ffn_in, &ffn_out}; }
 };
 
 class Adapter {

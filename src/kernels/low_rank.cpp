@@ -26,6 +26,11 @@ void add_panels(GgmlType type, const float* u, int64_t cols, const void* panels,
 
 }  // namespace
 
+size_t panels_bytes(GgmlType type, int64_t rows, int64_t cols) {
+  const int64_t panels = (rows + kLowRankPanel - 1) / kLowRankPanel;
+  return static_cast<size_t>(panels * cols * kLowRankPanel) * (type == GgmlType::F16 ? sizeof(uint16_t) : sizeof(float));
+}
+
 std::vector<uint8_t> to_panels(GgmlType type, const float* m, int64_t rows, int64_t cols) {
   const int64_t panels = (rows + kLowRankPanel - 1) / kLowRankPanel;
   std::vector<float> values(static_cast<size_t>(panels * cols * kLowRankPanel), 0.0f);

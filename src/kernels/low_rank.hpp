@@ -15,6 +15,8 @@
 
 namespace josi::kernels {
 
+// Bytes of a rows × cols matrix in panels of `type` (F32 or F16), the last panel padded.
+size_t panels_bytes(formats::GgmlType type, int64_t rows, int64_t cols);
 // M (rows × cols, row-major floats) in panels of `type` (F32 or F16).
 std::vector<uint8_t> to_panels(formats::GgmlType type, const float* m, int64_t rows, int64_t cols);
 
