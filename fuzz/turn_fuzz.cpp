@@ -71,8 +71,8 @@ josi::runtime::RoleRunner model_writing(std::string_view text) {
     user_turn = prompt.user;
     RoleRun run;
     run.prompt = prompt.chatml;
-    run.raw = josi::base::valid_utf8(text);
-    if (on_text) on_text(run.raw);
+    run.set_output(text);
+    if (on_text) on_text(run.text);
     return run;
   };
 }

@@ -59,11 +59,11 @@ void score_generation(DatasetMode mode, const data::TokenizedExample& e, const r
   if (mode == DatasetMode::interpreter) {
     auto& s = *r.interpreter;
     Json whole;
-    s.json += json::try_parse(base::trim(run.raw), whole) && whole.is_object();
-    s.valid += coach::postprocess(run.raw, user).valid;
+    s.json += json::try_parse(base::trim(run.text), whole) && whole.is_object();
+    s.valid += coach::postprocess(run.text, user).valid;
     Json target;
     json::try_parse(e.target, target);
-    const auto request = coach::parse_interpreter_output(run.raw);
+    const auto request = coach::parse_interpreter_output(run.text);
     const Json got = request ? *request : Json::object();
     s.action += got.contains("action") && target.contains("action") && got["action"] == target["action"];
     s.exact += request && same_json(got, target);
@@ -79,7 +79,7 @@ void score_generation(DatasetMode mode, const data::TokenizedExample& e, const r
     return;
   }
   auto& s = *r.explainer;
-  const std::string text(base::trim(run.raw));
+  const std::string text(base::trim(run.text));
   s.governed_unchanged += coach::govern(text) == text;
   s.brace_free += text.find('{') == std::string::npos;
   characters.push_back(static_cast<double>(base::code_points(text)));

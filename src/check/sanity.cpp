@@ -62,7 +62,7 @@ const std::vector<SanityCheck>& sanity_checks(DatasetMode mode) {
 
 SanityResult judge(DatasetMode mode, size_t check, const std::string& output) {
   const auto& c = sanity_checks(mode).at(check);
-  SanityResult r{c.user_turn, c.expected, "", output, false};
+  SanityResult r{c.user_turn, c.expected, "", output, "", false};
   if (mode == DatasetMode::explainer) {
     const std::string text(base::trim(output));
     const bool brace = text.find('{') != std::string::npos;
@@ -137,7 +137,8 @@ SanityReport run_sanity(const SanityOptions& o) {
     std::unique_ptr<constrain::SchemaConstraint> constraint;
     if (constraints) constraint = constraints->start(o.settings.max_tokens);
     const auto run = role.run(checks[i].user_turn, o.settings, o.seed + i, constraint.get(), true);
-    report.results.push_back(judge(o.mode, i, run.raw));
+    report.results.push_back(judge(o.mode, i, run.text));
+    report.results.back().thinking = run.thinking;
   }
   return report;
 }
@@ -145,7 +146,7 @@ SanityReport run_sanity(const SanityOptions& o) {
 Json to_json(const SanityReport& report) {
   Json checks = Json::array();
   for (const auto& r : report.results)
-    checks.push_back({{"prompt", r.prompt}, {"expected", r.expected}, {"got", r.got}, {"output", r.output}, {"pass", r.pass}});
+    checks.push_back({{"prompt", r.prompt}, {"expected", r.expected}, {"got", r.got}, {"output", r.output}, {"thinking", r.thinking}, {"pass", r.pass}});
   return {{"model", report.model}, {"mode", report.mode}, {"prefix_tokens", report.prefix_tokens}, {"score", report.score()},
           {"pass", report.ok()}, {"checks", checks}};
 }

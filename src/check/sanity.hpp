@@ -28,13 +28,15 @@ const std::vector<SanityCheck>& sanity_checks(data::DatasetMode mode);
 struct SanityResult {
   std::string prompt, expected;
   std::string got;     // what the output was, in the check's terms
-  std::string output;  // what the model wrote
+  std::string output;  // what the model wrote, without a think block (coach/think_block.hpp)
+  std::string thinking;  // the think block's contents; empty when there was none
   bool pass = false;
 };
 
 // The verdict on one output: for the interpreter, the request the model
 // wrote (parsed as the post-processor parses, before its fixups, which would
-// hide a model's mistakes); for the explainer, its text as written.
+// hide a model's mistakes); for the explainer, its text as written. Both
+// read the output as the athlete would see it: think blocks removed.
 SanityResult judge(data::DatasetMode mode, size_t check, const std::string& output);
 
 struct SanityOptions {

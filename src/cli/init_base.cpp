@@ -1,4 +1,4 @@
-// josi init-base: a stand-in Qwen2 base model of the real shapes, seeded random weights.
+// josi init-base: a stand-in Qwen2 or Qwen3 base model of the real shapes, seeded random weights.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -12,9 +12,11 @@ void register_init_base(CLI::App& app) {
   auto dtype = std::make_shared<std::string>("bf16");
   auto tokenizer = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("init-base", "Write a Hugging Face Qwen2 directory with seeded random weights of a preset's shapes");
-  cmd->add_option(flag("preset"), opts->preset, "tiny (2 layers, hidden 256), 0.5b or 1.5b")
-      ->check(CLI::IsMember({"tiny", "0.5b", "1.5b"}))
+  auto* cmd = app.add_subcommand("init-base", "Write a Hugging Face Qwen2 or Qwen3 directory with seeded random weights of a preset's shapes");
+  cmd->add_option(flag("preset"), opts->preset,
+                  "Qwen2.5: tiny (2 layers, hidden 256), 0.5b, 1.5b; Qwen3: qwen3-tiny (2 layers, hidden 256, head_dim 128), "
+                  "qwen3-0.6b, qwen3-1.7b, qwen3-4b, qwen3-8b")
+      ->check(CLI::IsMember(formats::preset_names()))
       ->capture_default_str();
   cmd->add_option(flag("tokenizer"), *tokenizer, "tokenizer.json to copy into the model")->required()->check(CLI::ExistingFile);
   cmd->add_option(flag("out"), *out, "Output directory")->required();

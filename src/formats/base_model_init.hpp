@@ -1,22 +1,26 @@
 #pragma once
-// Stand-in base models: a Hugging Face Qwen2 directory with seeded random
-// weights of exactly the real shapes (Qwen2.5-1.5B-Instruct, -0.5B, or a tiny
-// 2-layer model whose rows all fit every quant block). Real weights cannot be
-// downloaded here; compute and file sizes are the real ones, so tests and
-// benchmarks measure what users will see.
+// Stand-in base models: a Hugging Face Qwen2 or Qwen3 directory with seeded
+// random weights of exactly the real shapes (Qwen2.5-0.5B/1.5B-Instruct,
+// Qwen3-0.6B/1.7B/4B/8B, or a tiny 2-layer model of either architecture
+// whose rows all fit every quant block). Real weights cannot be downloaded
+// here; compute and file sizes are the real ones, so tests and benchmarks
+// measure what users will see.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "formats/dtype.hpp"
 #include "formats/hf_config.hpp"
 
 namespace josi::formats {
 
-// "tiny", "0.5b", "1.5b"; nullopt for an unknown name.
+// "tiny", "0.5b", "1.5b", "qwen3-tiny", "qwen3-0.6b", "qwen3-1.7b",
+// "qwen3-4b", "qwen3-8b"; nullopt for an unknown name.
 std::optional<ModelConfig> preset_config(std::string_view preset);
+std::vector<std::string> preset_names();
 
 struct InitBaseOptions {
   std::string preset = "tiny";
@@ -33,11 +37,12 @@ struct InitBaseOptions {
 // the preset, dtype or tokenizer is bad.
 void init_base_model(const InitBaseOptions& options);
 
-// The same for any Qwen2 shape (options.preset is ignored): tests use it for
-// models between the presets, e.g. 12 layers.
+// The same for any shape of Josi's architectures (options.preset is
+// ignored): tests use it for models between the presets, e.g. 12 layers.
 void write_random_model(const ModelConfig& config, const InitBaseOptions& options);
 
-// The ChatML chat template (Jinja) written into tokenizer_config.json.
-std::string_view chatml_jinja_template();
+// The chat template (Jinja) written into tokenizer_config.json: ChatML, and
+// for Qwen3 its own rules (no default system prompt, think blocks).
+std::string_view chat_jinja_template(const ModelConfig& config);
 
 }  // namespace josi::formats

@@ -13,7 +13,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kGlobal =
     {"output.weight", "lm_head.weight"},
 }};
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kLayer = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kLayer = {{
     {"attn_norm.weight", "input_layernorm.weight"},
     {"attn_q.weight", "self_attn.q_proj.weight"},
     {"attn_k.weight", "self_attn.k_proj.weight"},
@@ -21,6 +21,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kLayer =
     {"attn_q.bias", "self_attn.q_proj.bias"},
     {"attn_k.bias", "self_attn.k_proj.bias"},
     {"attn_v.bias", "self_attn.v_proj.bias"},
+    {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+    {"attn_k_norm.weight", "self_attn.k_norm.weight"},
     {"attn_output.weight", "self_attn.o_proj.weight"},
     {"ffn_norm.weight", "post_attention_layernorm.weight"},
     {"ffn_gate.weight", "mlp.gate_proj.weight"},

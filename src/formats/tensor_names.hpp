@@ -1,7 +1,7 @@
 #pragma once
-// The tensors of a Qwen2 or llama model under their two names: GGUF's
-// ("blk.3.attn_q.weight") and the Hugging Face checkpoint's
-// ("model.layers.3.self_attn.q_proj.weight"). The exporter writes one from
+// The tensors of a Qwen2, Qwen3 or llama model under their two names:
+// GGUF's ("blk.3.attn_q.weight", llama.cpp's names) and the Hugging Face
+// checkpoint's ("model.layers.3.self_attn.q_proj.weight"). The exporter writes one from
 // the other; the engine reads either.
 #include <optional>
 #include <string>

@@ -34,6 +34,11 @@ void add_bias(float* y, const std::vector<float>& bias, int64_t n) {
   }
 }
 
+// Qwen3's per-head RMSNorm of q or k, each head on its own.
+void norm_heads(float* x, int64_t n_heads, int64_t head_dim, const std::vector<float>& weight, float eps) {
+  for (int64_t head = 0; head < n_heads; ++head) rms_norm(x + head * head_dim, weight.data(), x + head * head_dim, head_dim, eps);
+}
+
 }  // namespace
 
 Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter)
@@ -147,6 +152,10 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
     add_bias(k_.data(), l.bk, n);
     add_bias(v_.data(), l.bv, n);
     for (int64_t t = 0; t < n; ++t) {
+      if (h.qk_norm) {
+        norm_heads(&q_[t * q_dim], h.n_head, h.head_dim, l.q_norm, h.rms_eps);
+        norm_heads(&k_[t * kv_dim], h.n_head_kv, h.head_dim, l.k_norm, h.rms_eps);
+      }
       const float* c = &rope_cos_[t * half];
       const float* s = &rope_sin_[t * half];
       apply_rope(&q_[t * q_dim], h.n_head, h.head_dim, c, s, h.rope);

@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "base/mapped_file.hpp"
 #include "base/thread_pool.hpp"
+#include "formats/architecture.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/safetensors.hpp"
 #include "formats/tensor_names.hpp"
@@ -33,24 +34,32 @@ float positive_float(const GgufFile& file, const std::string& key, float fallbac
   return static_cast<float>(x);
 }
 
-HParams check_shape(HParams h, const std::string& where) {
-  if (h.n_embd % h.n_head != 0 || h.n_head % h.n_head_kv != 0) {
-    throw Error(fmt::format("{}: {} heads ({} KV heads) do not divide the embedding length {}", where, h.n_head,
-                            h.n_head_kv, h.n_embd));
-  }
-  h.head_dim = h.n_embd / h.n_head;
+// head_dim: the file's explicit one, or 0 for n_embd / n_head.
+HParams check_shape(HParams h, int64_t head_dim, const std::string& where) {
+  if (h.n_head % h.n_head_kv != 0)
+    throw Error(fmt::format("{}: {} KV heads do not divide {} heads", where, h.n_head_kv, h.n_head));
+  if (head_dim == 0 && h.n_embd % h.n_head != 0)
+    throw Error(fmt::format("{}: {} heads do not divide the embedding length {}", where, h.n_head, h.n_embd));
+  h.head_dim = head_dim ? head_dim : h.n_embd / h.n_head;
   if (h.head_dim % 2 != 0) throw Error(fmt::format("{}: head size {} is odd", where, h.head_dim));
   return h;
 }
 
+const formats::Architecture& known_architecture(const formats::Architecture* arch, const std::string& where,
+                                                const std::string& name, const std::string& known) {
+  if (!arch) throw Error(fmt::format("{}: architecture '{}' is not supported (the engine runs {})", where, name, known));
+  return *arch;
+}
+
 HParams read_hparams(const GgufFile& file) {
   HParams h;
+  const std::string where = file.path().string();
   const std::string key = "general.architecture";
-  h.architecture = file.at(key).as_string(key);
-  if (h.architecture != "qwen2" && h.architecture != "llama") {
-    throw Error(fmt::format("{}: architecture '{}' is not supported (the engine runs qwen2 and llama)",
-                            file.path().string(), h.architecture));
-  }
+  const std::string name = file.at(key).as_string(key);
+  const auto& arch = known_architecture(formats::architecture_from_gguf(name), where, name,
+                                        formats::gguf_architecture_names());
+  h.architecture = std::string(arch.gguf_name);
+  h.qk_norm = arch.qk_norm;
   const std::string a = h.architecture + ".";
   h.n_embd = positive(file, a + "embedding_length");
   h.n_layer = positive(file, a + "block_count");
@@ -60,11 +69,17 @@ HParams read_hparams(const GgufFile& file) {
   h.n_ctx_train = positive(file, a + "context_length");
   h.rope_freq_base = positive_float(file, a + "rope.freq_base", 10000.0f);
   h.rms_eps = positive_float(file, a + "attention.layer_norm_rms_epsilon", 1e-6f);
-  h.rope = h.architecture == "llama" ? RopeStyle::interleaved : RopeStyle::neox;
-  h = check_shape(h, file.path().string());
+  h.rope = arch.permute_qk ? RopeStyle::interleaved : RopeStyle::neox;
+  // An explicit head size (Qwen3), keys and values alike.
+  const int64_t key_length = file.find(a + "attention.key_length") ? positive(file, a + "attention.key_length") : 0;
+  const int64_t value_length = file.find(a + "attention.value_length") ? positive(file, a + "attention.value_length") : key_length;
+  if (value_length != key_length)
+    throw Error(fmt::format("{}: keys of {} and values of {} dimensions per head are not supported", where,
+                            key_length ? key_length : h.n_embd / h.n_head, value_length));
+  h = check_shape(h, key_length, where);
   if (const auto* rope_dims = file.find(a + "rope.dimension_count");
       rope_dims && static_cast<int64_t>(rope_dims->as_uint(a + "rope.dimension_count")) != h.head_dim) {
-    throw Error(fmt::format("{}: partial RoPE ({} of {} dimensions) is not supported", file.path().string(),
+    throw Error(fmt::format("{}: partial RoPE ({} of {} dimensions) is not supported", where,
                             rope_dims->as_uint(a + "rope.dimension_count"), h.head_dim));
   }
   return h;
@@ -107,14 +122,11 @@ void Model::open_gguf() {
 void Model::open_directory() {
   formats::ModelConfig config = formats::read_model_config(path_);
   HParams& h = hparams_;
-  if (config.architecture == "Qwen2ForCausalLM") {
-    h.architecture = "qwen2";
-  } else if (config.architecture == "LlamaForCausalLM") {
-    h.architecture = "llama";
-  } else {
-    throw Error(fmt::format("{}: architecture '{}' is not supported (the engine runs Qwen2ForCausalLM and LlamaForCausalLM)",
-                            (path_ / "config.json").string(), config.architecture));
-  }
+  const std::string where = (path_ / "config.json").string();
+  const auto& arch = known_architecture(formats::architecture_from_hf(config.architecture), where, config.architecture,
+                                        formats::hf_architecture_names());
+  h.architecture = std::string(arch.gguf_name);
+  h.qk_norm = arch.qk_norm;
   h.n_embd = config.hidden_size;
   h.n_layer = config.num_hidden_layers;
   h.n_ff = config.intermediate_size;
@@ -125,7 +137,7 @@ void Model::open_directory() {
   h.rms_eps = static_cast<float>(config.rms_norm_eps);
   // Hugging Face checkpoints (llama's too) keep Q and K in rotate-half order.
   h.rope = RopeStyle::neox;
-  h = check_shape(h, (path_ / "config.json").string());
+  h = check_shape(h, config.head_dim, where);
   for (int64_t id : config.eos_token_ids) eos_tokens_.push_back(static_cast<int32_t>(id));
   directory_ = std::make_unique<Directory>(Directory{std::move(config), formats::SafetensorsModel(path_)});
   for (const auto* t : directory_->weights.tensors()) file_bytes_ += t->nbytes;
@@ -188,10 +200,14 @@ void Model::read_weights() {
     l.gate = weight(p + "ffn_gate.weight", h.n_ff, h.n_embd);
     l.up = weight(p + "ffn_up.weight", h.n_ff, h.n_embd);
     l.down = weight(p + "ffn_down.weight", h.n_embd, h.n_ff);
-    const bool qwen2 = h.architecture == "qwen2";
-    l.bq = vector(p + "attn_q.bias", q_dim, qwen2);
-    l.bk = vector(p + "attn_k.bias", kv_dim, qwen2);
-    l.bv = vector(p + "attn_v.bias", kv_dim, qwen2);
+    const bool qkv_bias = formats::architecture_from_gguf(h.architecture)->qkv_bias;
+    l.bq = vector(p + "attn_q.bias", q_dim, qkv_bias);
+    l.bk = vector(p + "attn_k.bias", kv_dim, qkv_bias);
+    l.bv = vector(p + "attn_v.bias", kv_dim, qkv_bias);
+    if (h.qk_norm) {
+      l.q_norm = vector(p + "attn_q_norm.weight", h.head_dim);
+      l.k_norm = vector(p + "attn_k_norm.weight", h.head_dim);
+    }
   }
   arrange_for_active_path();
 }

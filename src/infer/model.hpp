@@ -1,5 +1,5 @@
 #pragma once
-// A Qwen2 or llama model for inference, from a GGUF file or from a Hugging
+// A Qwen2, Qwen3 or llama model for inference, from a GGUF file or from a Hugging
 // Face directory (config.json and safetensors, as `josi merge` writes it):
 // the hyperparameters from the metadata or config, and views of every weight
 // in the files' memory maps (F32, F16 and BF16 safetensors are engine types
@@ -26,18 +26,19 @@ namespace josi::infer {
 enum class RopeStyle { neox, interleaved };
 
 struct HParams {
-  std::string architecture;  // "qwen2" | "llama"
+  std::string architecture;  // GGUF name: "qwen2" | "qwen3" | "llama"
   int64_t n_vocab = 0;       // embedding rows
   int64_t n_embd = 0;
   int64_t n_layer = 0;
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;
+  int64_t head_dim = 0;       // n_embd / n_head unless the model says (Qwen3: 128)
   int64_t n_ff = 0;
   int64_t n_ctx_train = 0;
   float rope_freq_base = 10000.0f;
   float rms_eps = 1e-6f;
   RopeStyle rope = RopeStyle::neox;
+  bool qk_norm = false;  // a per-head RMSNorm on q and k before RoPE (Qwen3)
 };
 
 // A 2-D weight: `rows` output features of `cols` inputs each, in the map
@@ -56,6 +57,7 @@ struct Weight {
 struct LayerWeights {
   std::vector<float> attn_norm, ffn_norm;
   std::vector<float> bq, bk, bv;  // empty when the model has no Q/K/V biases
+  std::vector<float> q_norm, k_norm;  // [head_dim] each; empty without per-head q/k norms
   Weight wq, wk, wv, wo, gate, up, down;
 };
 
@@ -69,7 +71,7 @@ struct TensorRef {
 class Model {
  public:
   // `path`: a .gguf file or a Hugging Face model directory. Throws
-  // josi::Error naming it for: an architecture other than qwen2 or llama,
+  // josi::Error naming it for: an architecture other than qwen2, qwen3 or llama,
   // missing or inconsistent metadata, a missing tensor, a tensor of the wrong
   // shape, or a weight type the engine cannot multiply.
   explicit Model(const std::filesystem::path& path);

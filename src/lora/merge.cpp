@@ -129,7 +129,7 @@ fs::path default_merge_output(const fs::path& lora_path) {
 MergeSummary merge_adapter(const MergeOptions& options) {
   const formats::PeftAdapter adapter(options.lora_path);
   const formats::LoraConfig& lora = adapter.config();
-  if (lora.fan_in_fan_out) throw Error(options.lora_path.string() + ": fan_in_fan_out adapters are not for Qwen2");
+  if (lora.fan_in_fan_out) throw Error(options.lora_path.string() + ": fan_in_fan_out adapters are for Conv1D models, not this one");
   if (lora.bias != "none")
     throw Error(options.lora_path.string() + ": adapters with trained biases (bias \"" + lora.bias + "\") are not supported");
 

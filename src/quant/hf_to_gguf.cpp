@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/progress.hpp"
+#include "formats/architecture.hpp"
 #include "formats/gguf.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/peft_adapter.hpp"
@@ -27,17 +28,14 @@ using formats::TensorView;
 
 namespace {
 
-struct Architecture {
-  std::string gguf_name;  // "qwen2" | "llama"
-  bool qkv_bias;          // Qwen2 has q/k/v biases
-  bool permute_qk;        // llama's HF checkpoints store Q/K in rotate-half order
-};
+using formats::Architecture;
 
-Architecture architecture_of(const ModelConfig& config, const fs::path& dir) {
-  if (config.architecture == "Qwen2ForCausalLM") return {"qwen2", true, false};
-  if (config.architecture == "LlamaForCausalLM") return {"llama", false, true};
-  throw Error((dir / "config.json").string() + ": architecture \"" + config.architecture +
-              "\" is not supported (expected Qwen2ForCausalLM or LlamaForCausalLM)");
+const Architecture& architecture_of(const ModelConfig& config, const fs::path& dir) {
+  const Architecture* arch = formats::architecture_from_hf(config.architecture);
+  if (!arch)
+    throw Error((dir / "config.json").string() + ": architecture \"" + config.architecture +
+                "\" is not supported (expected " + formats::hf_architecture_names() + ")");
+  return *arch;
 }
 
 // One tensor to write: its GGUF name, the HF source and the expected HF shape.
@@ -50,7 +48,7 @@ struct Planned {
 
 std::vector<Planned> plan_tensors(const ModelConfig& c, const Architecture& arch, const formats::SafetensorsModel& weights,
                                   const fs::path& dir) {
-  const int64_t h = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim();
+  const int64_t h = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim;
   const int64_t q_out = c.num_attention_heads * hd, kv_out = c.num_key_value_heads * hd;
   std::vector<Planned> plan;
   auto add = [&](const std::string& gguf, std::vector<int64_t> shape, int64_t permute = 0) {
@@ -79,6 +77,10 @@ std::vector<Planned> plan_tensors(const ModelConfig& c, const Architecture& arch
       add(gg + "attn_q.bias", {q_out});
       add(gg + "attn_k.bias", {kv_out});
       add(gg + "attn_v.bias", {kv_out});
+    }
+    if (arch.qk_norm) {
+      add(gg + "attn_q_norm.weight", {hd});
+      add(gg + "attn_k_norm.weight", {hd});
     }
     add(gg + "attn_output.weight", {h, q_out});
     add(gg + "ffn_norm.weight", {h});
@@ -238,6 +240,12 @@ void add_base_shape(formats::GgufWriter& w, const std::string& a, const ModelCon
   w.set(a + ".feed_forward_length", GgufValue::u32(static_cast<uint32_t>(config.intermediate_size)));
   w.set(a + ".attention.head_count", GgufValue::u32(static_cast<uint32_t>(config.num_attention_heads)));
   w.set(a + ".attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(config.num_key_value_heads)));
+  // An explicit head_dim (Qwen3's 128) as llama.cpp's converter writes it:
+  // its loader takes hidden / heads otherwise.
+  if (config.raw.contains("head_dim") || config.head_dim * config.num_attention_heads != config.hidden_size) {
+    w.set(a + ".attention.key_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
+    w.set(a + ".attention.value_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
+  }
 }
 
 }  // namespace
@@ -245,13 +253,13 @@ void add_base_shape(formats::GgufWriter& w, const std::string& a, const ModelCon
 ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, const ExportOptions& options) {
   base::check_output_path(outfile);
   const ModelConfig config = formats::read_model_config(model_dir);
-  const Architecture arch = architecture_of(config, model_dir);
+  const Architecture& arch = architecture_of(config, model_dir);
   const uint32_t file_type = file_type_id(options.outtype);
   const formats::SafetensorsModel weights(model_dir);
   const std::vector<Planned> plan = plan_tensors(config, arch, weights, model_dir);
 
   formats::GgufWriter w(3);
-  const std::string& a = arch.gguf_name;
+  const std::string a(arch.gguf_name);
   std::string name = options.name.empty() ? fs::absolute(model_dir).lexically_normal().filename().string() : options.name;
   if (name.empty()) name = fs::absolute(model_dir).lexically_normal().parent_path().filename().string();
   w.set("general.architecture", GgufValue::string(a));
@@ -263,7 +271,7 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   w.set(a + ".rope.freq_base", GgufValue::f32(static_cast<float>(config.rope_theta)));
   w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(config.rms_norm_eps)));
   if (a == "llama") {
-    w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(config.head_dim())));
+    w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
     w.set(a + ".vocab_size", GgufValue::u32(static_cast<uint32_t>(config.vocab_size)));
   }
   add_tokenizer(w, model_dir, config, a);
@@ -302,12 +310,12 @@ ExportSummary export_lora_gguf(const fs::path& adapter_dir, const fs::path& outf
                   ExitCode::usage);
   }
   const ModelConfig config = formats::read_model_config(base);
-  const Architecture arch = architecture_of(config, base);
-  const int64_t h = config.hidden_size, ff = config.intermediate_size, hd = config.head_dim();
+  const Architecture& arch = architecture_of(config, base);
+  const int64_t h = config.hidden_size, ff = config.intermediate_size, hd = config.head_dim;
   const int64_t q_out = config.num_attention_heads * hd, kv_out = config.num_key_value_heads * hd;
 
   formats::GgufWriter w(3);
-  const std::string& a = arch.gguf_name;
+  const std::string a(arch.gguf_name);
   std::string name = options.name.empty() ? fs::absolute(adapter_dir).lexically_normal().filename().string() : options.name;
   w.set("general.architecture", GgufValue::string(a));
   w.set("general.type", GgufValue::string("adapter"));

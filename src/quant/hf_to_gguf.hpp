@@ -1,5 +1,5 @@
 #pragma once
-// Converts a Hugging Face model directory (Qwen2 or llama architecture,
+// Converts a Hugging Face model directory (Qwen2, Qwen3 or llama architecture,
 // single or sharded safetensors in F32/F16/BF16) into a GGUF file llama.cpp
 // loads unchanged: architecture metadata, the full tokenizer, tensors renamed
 // and laid out per ../shared/spec/formats.md; and a PEFT LoRA adapter into
@@ -19,14 +19,14 @@ struct ExportOptions {
 };
 
 struct ExportSummary {
-  std::string architecture;  // "qwen2" | "llama"
+  std::string architecture;  // GGUF name: "qwen2" | "qwen3" | "llama"
   size_t tensors = 0;
   uint64_t parameters = 0;
   uint64_t bytes = 0;        // output file size
 };
 
 // Throws josi::Error before writing anything when the directory is not a
-// Qwen2/llama model, a tensor is missing or mis-shaped, or the tokenizer is
+// model of one of Josi's architectures, a tensor is missing or mis-shaped, or the tokenizer is
 // missing; leaves no partial output.
 ExportSummary export_gguf(const std::filesystem::path& model_dir, const std::filesystem::path& outfile,
                           const ExportOptions& options);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "coach/think_block.hpp"
 #include "base/error.hpp"
 #include "base/utf8.hpp"
 #include "infer/generator.hpp"
@@ -121,12 +122,21 @@ RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& setti
   run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
   // A model may write bytes that are not UTF-8 (a token can end inside a
   // character, a random one anywhere): what leaves the runtime is made valid.
+  // A think block is never shown (coach/think_block.hpp).
+  coach::ThinkFilter shown;
   std::function<void(std::string_view)> stream;
-  if (on_text) stream = [&](std::string_view piece) { on_text(base::valid_utf8(piece)); };
+  if (on_text) {
+    stream = [&](std::string_view piece) {
+      if (const std::string text = shown.push(piece); !text.empty()) on_text(base::valid_utf8(text));
+    };
+  }
   const auto result = infer::generate(context_, tokenizer, run.prompt_ids, gen, stream);
   intact_ = shared_;  // the prompt is in: the prefix it shares is intact again
   if (result.stop == infer::StopReason::cancelled) throw Cancelled(role_ + ": the turn was cancelled");
-  run.raw = base::valid_utf8(result.text);
+  if (on_text) {
+    if (const std::string rest = shown.finish(); !rest.empty()) on_text(base::valid_utf8(rest));
+  }
+  run.set_output(result.text);
   run.tokens = static_cast<int64_t>(result.tokens.size());
   run.prompt_ms = result.prompt_seconds * 1000;
   run.first_token_ms = result.first_token_seconds * 1000;

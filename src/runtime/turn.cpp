@@ -4,6 +4,8 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/utf8.hpp"
+#include "coach/think_block.hpp"
 #include "json/schema.hpp"
 
 namespace josi::runtime {
@@ -128,10 +130,18 @@ TurnInput parse_turn(const Json& input) {
   return t;
 }
 
+void RoleRun::set_output(std::string_view written) {
+  raw = base::valid_utf8(written);
+  coach::ThinkSplit split = coach::split_thinking(raw);
+  text = std::move(split.shown);
+  thinking = std::move(split.thinking);
+}
+
 namespace {
 
 Json role_json(const RoleRun& r) {
   return {{"raw", r.raw},
+          {"thinking", r.thinking},
           {"tokens", r.tokens},
           {"prompt_tokens", r.prompt_tokens},
           {"stop", r.stop},

@@ -63,11 +63,15 @@ struct RoleRun {
   std::string prompt;   // the ChatML text sent to the model
   std::vector<int32_t> prompt_ids;  // and its tokens
   std::string raw;      // what the model wrote
+  std::string text;     // raw without its think blocks: what the turn reads (coach/think_block.hpp)
+  std::string thinking; // the think blocks' contents; empty when there were none
   int64_t tokens = 0;   // generated tokens
   int64_t prompt_tokens = 0, reused_tokens = 0;
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full
   infer::DecodingCounts decoding;
+  // Sets raw to what the model wrote (made valid UTF-8) and text and thinking from it.
+  void set_output(std::string_view written);
 };
 
 struct TurnResult {

@@ -28,7 +28,7 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
   std::string user_turn;
   r.interpreter = interpreter(request, {}, user_turn);
 
-  const auto processed = coach::postprocess(r.interpreter.raw, user_turn);
+  const auto processed = coach::postprocess(r.interpreter.text, user_turn);
   r.interpreter_valid = processed.valid;
   r.interpreter_errors = processed.errors;
   if (!processed.valid) {
@@ -46,7 +46,7 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
       request.interpreter = *processed.request;
       std::string explainer_turn;
       r.explainer = explainer(request, on_text, explainer_turn);
-      const auto finished = coach::finish_explainer_text(r.explainer->raw);
+      const auto finished = coach::finish_explainer_text(r.explainer->text);
       r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
       r.jargon = finished.jargon;
     }

@@ -7,7 +7,7 @@
 
 namespace josi::train {
 
-EvalResult evaluate(const Qwen2Model& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id) {
+EvalResult evaluate(const CausalLm& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id) {
   torch::NoGradGuard no_grad;
   std::vector<size_t> order(data.examples.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -35,7 +35,7 @@ EvalResult evaluate(const Qwen2Model& model, const data::TokenizedDataset& data,
   return out;
 }
 
-std::vector<int32_t> greedy_generate(const Qwen2Model& model, const std::vector<int32_t>& prompt,
+std::vector<int32_t> greedy_generate(const CausalLm& model, const std::vector<int32_t>& prompt,
                                      int64_t max_new_tokens, std::optional<int32_t> stop) {
   torch::NoGradGuard no_grad;
   std::vector<int64_t> ids(prompt.begin(), prompt.end());

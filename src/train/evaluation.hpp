@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 #include "train/training_data.hpp"
 
 namespace josi::train {
@@ -18,11 +18,11 @@ struct EvalResult {
 };
 
 // Batches of `batch_size` examples, shortest first so padding stays small.
-EvalResult evaluate(const Qwen2Model& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id);
+EvalResult evaluate(const CausalLm& model, const data::TokenizedDataset& data, int64_t batch_size, int32_t pad_id);
 
 // The argmax continuation of `prompt`: up to `max_new_tokens` ids, ending
 // with `stop` (included) when the model produces it.
-std::vector<int32_t> greedy_generate(const Qwen2Model& model, const std::vector<int32_t>& prompt,
+std::vector<int32_t> greedy_generate(const CausalLm& model, const std::vector<int32_t>& prompt,
                                      int64_t max_new_tokens, std::optional<int32_t> stop);
 
 }  // namespace josi::train

@@ -59,7 +59,7 @@ LoraWeights::LoraWeights(formats::LoraConfig config, const std::vector<LoraShape
   };
   for (const auto& s : shapes) {
     const int m = lora_module_index(s.module);
-    if (m < 0) throw Error("LoRA: " + base::quoted(s.module) + " is not a Qwen2 projection");
+    if (m < 0) throw Error("LoRA: " + base::quoted(s.module) + " is not a projection of the model");
     int& slot = index_[static_cast<size_t>(s.layer * kModules + m)];
     if (slot >= 0) throw Error("LoRA: layer " + std::to_string(s.layer) + " " + s.module + " appears twice");
     slot = static_cast<int>(modules_.size());

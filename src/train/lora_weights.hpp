@@ -14,7 +14,7 @@
 
 namespace josi::train {
 
-// The seven projections LoRA may adapt in a Qwen2 decoder layer, in PEFT's order.
+// The seven projections LoRA may adapt in a decoder layer, in PEFT's order.
 const std::vector<std::string>& lora_module_names();
 int lora_module_index(std::string_view module);  // -1 when not one of them
 

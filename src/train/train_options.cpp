@@ -67,6 +67,28 @@ data::DatasetMode dataset_mode_from_name(const std::string& name) {
   throw Error("--mode " + name + ": expected interpreter or explainer", ExitCode::usage);
 }
 
+TrainOptions recipe(const std::string& name) {
+  TrainOptions o;
+  o.recipe = name;
+  if (name == "v5") return o;
+  if (name != "qwen3-4b" && name != "qwen3-8b")
+    throw Error("--recipe " + name + ": expected v5, qwen3-4b or qwen3-8b", ExitCode::usage);
+  const bool large = name == "qwen3-8b";
+  o.base_model = large ? "models/Qwen3-8B" : "models/Qwen3-4B";
+  o.lora.r = 32;
+  o.lora.lora_alpha = 64;
+  o.lora.lora_dropout = 0.05;
+  o.lr = large ? 1e-5 : 2e-5;
+  o.epochs = 3;
+  o.batch_size = 1;
+  o.grad_accum = 16;
+  o.max_seq_length = 4096;
+  o.early_stopping_patience = 3;
+  return o;
+}
+
+std::vector<std::string> recipe_names() { return {"v5", "qwen3-4b", "qwen3-8b"}; }
+
 void complete_defaults(TrainOptions& options) {
   if (options.timestamp.empty()) options.timestamp = now_stamp();
   const bool interpreter = options.mode == data::DatasetMode::interpreter;
@@ -74,8 +96,11 @@ void complete_defaults(TrainOptions& options) {
   const std::string data_name = interpreter ? "interpreter" : "explainer_sequential";
   if (options.train_data.empty()) options.train_data = "data/train_" + data_name + ".jsonl";
   if (options.val_data.empty()) options.val_data = "data/val_" + data_name + ".jsonl";
+  // The users' run names: josi-v5-qwen25-<mode>-..., josi-v7-qwen3-<size>-<mode>-...
+  const std::string family = options.recipe == "v5" ? "v5-qwen25" : "v7-" + options.recipe;
   if (options.output_dir.empty())
-    options.output_dir = fs::path("models") / ("josi-v5-qwen25-" + data::mode_name(options.mode) + "-" + options.timestamp);
+    options.output_dir =
+        fs::path("models") / ("josi-" + family + "-" + data::mode_name(options.mode) + "-" + options.timestamp);
 }
 
 void check_options(const TrainOptions& o) {
@@ -95,6 +120,7 @@ void check_options(const TrainOptions& o) {
 
 json::Json to_json(const TrainOptions& o) {
   json::Json out = json::Json::object();
+  out["recipe"] = o.recipe;
   out["mode"] = data::mode_name(o.mode);
   out["base_model"] = o.base_model.string();
   out["train_data"] = o.train_data.string();
@@ -135,6 +161,7 @@ TrainOptions train_options_from_json(const json::Json& value, const std::string&
   if (!value.is_object()) throw Error(what + ": expected a JSON object");
   Reader r(value, what);
   TrainOptions o;
+  if (value.contains("recipe")) o.recipe = r.text("recipe");  // runs from before recipes were v5
   const std::string mode = r.text("mode");
   if (mode != "interpreter" && mode != "explainer") throw Error(what + ": key \"mode\": expected interpreter or explainer");
   o.mode = dataset_mode_from_name(mode);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "data/validate.hpp"
 #include "formats/peft_adapter.hpp"
@@ -21,11 +22,14 @@ struct AdamWSettings {  // torch.optim.AdamW's (adamw.hpp)
 };
 
 struct TrainOptions {
+  // The recipe the settings below start from: "v5" (the seed's Qwen2.5
+  // recipe) or the users' Qwen3 one, "qwen3-4b" / "qwen3-8b" (recipe()).
+  std::string recipe = "v5";
   data::DatasetMode mode = data::DatasetMode::interpreter;
   std::filesystem::path base_model = "models/Qwen2.5-1.5B-Instruct";
   std::filesystem::path train_data;  // empty: data/train_<mode data>.jsonl
   std::filesystem::path val_data;    // empty: data/val_<mode data>.jsonl
-  std::filesystem::path output_dir;  // empty: models/josi-v5-qwen25-<mode>-<YYYYmmdd_HHMMSS>
+  std::filesystem::path output_dir;  // empty: models/josi-v5-qwen25-<mode>-<YYYYmmdd_HHMMSS> (v7-qwen3-<size> for Qwen3)
   formats::LoraConfig lora;          // r 16, alpha 32, dropout 0.05, the seven projections
   double lr = 5e-5;
   int64_t epochs = 4;
@@ -45,6 +49,14 @@ struct TrainOptions {
   bool wandb = false;  // the seed's W&B reporting; Josi always writes metrics locally instead
   std::string timestamp;  // YYYYmmdd_HHMMSS of the run's start
 };
+
+// A recipe's settings: "v5" (the defaults above: r 16, alpha 32, lr 5e-5,
+// 4 epochs, batch 4 x 4, 2048 tokens) or the users' Qwen3 recipe, "qwen3-4b"
+// and "qwen3-8b": r 32, alpha 64, dropout 0.05, lr 2e-5 (4B) or 1e-5 (8B),
+// 3 epochs, batch 1 x 16, 4096 tokens, early stopping after 3 evaluations,
+// base models/Qwen3-4B or -8B. Throws a usage error for another name.
+TrainOptions recipe(const std::string& name);
+std::vector<std::string> recipe_names();
 
 // Fills the defaults that depend on the mode and the time: data paths and the
 // output directory (the seed's names). Sets the timestamp when empty.

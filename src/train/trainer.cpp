@@ -18,7 +18,7 @@
 #include "train/lm_loss.hpp"
 #include "train/loss_curve.hpp"
 #include "train/lr_schedule.hpp"
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 #include "train/training_data.hpp"
 
 namespace josi::train {
@@ -206,7 +206,7 @@ TrainResult train(const TrainRequest& request, std::ostream& out) {
 
   out << "loading " << o.base_model.string() << " on " << device.str() << " ("
       << (type == torch::kBFloat16 ? "bf16" : "f32") << (recompute ? ", per-layer recomputation" : "") << ")\n";
-  Qwen2Model model(o.base_model, device, type);
+  CausalLm model(o.base_model, device, type);
   formats::LoraConfig adapter_config = o.lora;
   adapter_config.base_model_name_or_path = fs::absolute(o.base_model).lexically_normal().string();
   adapter_config.inference_mode = true;

@@ -17,10 +17,16 @@
 #include "infer/generator.hpp"
 #include "json/json.hpp"
 #include "kernels/cpu_features.hpp"
+#include "support/reference_forward.hpp"
 #include "support/test_support.hpp"
 #include "text/chat_template.hpp"
 
+using josi::test::all_logits;
+using josi::test::IsaGuard;
+using josi::test::ReferenceForward;
+using josi::test::relative_difference;
 using josi::test::run_josi;
+using josi::test::supported_isas;
 using josi::test::TempDir;
 namespace fs = std::filesystem;
 namespace infer = josi::infer;
@@ -56,170 +62,12 @@ class Inference : public ::testing::Test {
 };
 TempDir* Inference::dir_ = nullptr;
 
-// Restores the kernels' path when a test that switched it ends.
-struct IsaGuard {
-  kernels::Isa saved = kernels::active_isa();
-  ~IsaGuard() { kernels::set_active_isa(saved); }
-};
-
-std::vector<kernels::Isa> supported_isas() {
-  std::vector<kernels::Isa> out;
-  for (auto isa : kernels::all_isas())
-    if (kernels::isa_supported(isa)) out.push_back(isa);
-  return out;
-}
-
-std::vector<float> all_logits(const fs::path& model_path, const std::vector<int32_t>& tokens, size_t threads = 2,
-                              const fs::path& adapter_path = {}) {
-  infer::Model model(model_path);
-  std::unique_ptr<infer::Adapter> adapter;
-  if (!adapter_path.empty()) adapter = std::make_unique<infer::Adapter>(adapter_path, model);
-  josi::base::ThreadPool pool(threads);
-  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()), adapter.get());
-  const auto logits = context.eval(tokens, infer::Logits::all);
-  return {logits.begin(), logits.end()};
-}
-
-// max |a - b| / max |b|
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
-  }
-  return diff / scale;
-}
-
-// --- A plain forward pass, written for this test only -------------------------
-// Straight from the Qwen2 definition (formats.md): doubles everywhere, the
-// weights read from the Hugging Face safetensors. K and V pass through F16 as
-// the engine's cache stores them. `biases` = false gives the llama layers,
-// whose HF weights use the same rotate-half RoPE.
-class ReferenceQwen2 {
- public:
-  explicit ReferenceQwen2(const fs::path& dir, bool biases = true) : weights_(dir), biases_(biases) {
-    const auto config = josi::json::Json::parse(josi::test::read_text(dir / "config.json"));
-    hidden_ = config["hidden_size"];
-    layers_ = config["num_hidden_layers"];
-    heads_ = config["num_attention_heads"];
-    kv_heads_ = config["num_key_value_heads"];
-    theta_ = config["rope_theta"];
-    eps_ = config["rms_norm_eps"];
-    head_dim_ = hidden_ / heads_;
-  }
-
-  std::vector<float> logits(const std::vector<int32_t>& tokens) {
-    const int n = static_cast<int>(tokens.size());
-    const auto& embed = weights_.at("model.embed_tokens.weight");
-    const int vocab = static_cast<int>(embed.shape[0]);
-    std::vector<std::vector<double>> x(n);
-    for (int t = 0; t < n; ++t) x[t] = row(embed, tokens[t]);
-    for (int l = 0; l < layers_; ++l) {
-      const std::string p = "model.layers." + std::to_string(l) + ".";
-      std::vector<std::vector<double>> q(n), k(n), v(n);
-      for (int t = 0; t < n; ++t) {
-        const auto xn = norm(x[t], p + "input_layernorm.weight");
-        q[t] = linear(p + "self_attn.q_proj", xn, biases_);
-        k[t] = linear(p + "self_attn.k_proj", xn, biases_);
-        v[t] = linear(p + "self_attn.v_proj", xn, biases_);
-        rope(q[t], t);
-        rope(k[t], t);
-        for (auto* kv : {&k[t], &v[t]})
-          for (double& e : *kv) e = josi::formats::f16_to_f32(josi::formats::f32_to_f16(static_cast<float>(e)));
-      }
-      for (int t = 0; t < n; ++t) {
-        std::vector<double> attn(hidden_, 0.0);
-        for (int h = 0; h < heads_; ++h) {
-          const int g = h / (heads_ / kv_heads_);
-          std::vector<double> w(t + 1);
-          double max = -1e300, sum = 0;
-          for (int j = 0; j <= t; ++j) {
-            double s = 0;
-            for (int d = 0; d < head_dim_; ++d) s += q[t][h * head_dim_ + d] * k[j][g * head_dim_ + d];
-            w[j] = s / std::sqrt(static_cast<double>(head_dim_));
-            max = std::max(max, w[j]);
-          }
-          for (double& e : w) sum += (e = std::exp(e - max));
-          for (int j = 0; j <= t; ++j)
-            for (int d = 0; d < head_dim_; ++d) attn[h * head_dim_ + d] += w[j] / sum * v[j][g * head_dim_ + d];
-        }
-        add(x[t], linear(p + "self_attn.o_proj", attn, false));
-        const auto hn = norm(x[t], p + "post_attention_layernorm.weight");
-        auto gate = linear(p + "mlp.gate_proj", hn, false);
-        const auto up = linear(p + "mlp.up_proj", hn, false);
-        for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1 + std::exp(-gate[i])) * up[i];
-        add(x[t], linear(p + "mlp.down_proj", gate, false));
-      }
-    }
-    std::vector<float> out;
-    for (int t = 0; t < n; ++t) {
-      const auto xn = norm(x[t], "model.norm.weight");
-      for (int r = 0; r < vocab; ++r) {
-        const float* e = reinterpret_cast<const float*>(embed.data) + static_cast<size_t>(r) * hidden_;
-        double s = 0;
-        for (int i = 0; i < hidden_; ++i) s += e[i] * xn[i];
-        out.push_back(static_cast<float>(s));
-      }
-    }
-    return out;
-  }
-
- private:
-  std::vector<double> row(const josi::formats::TensorView& t, int64_t r) const {
-    const int64_t cols = t.shape.back();
-    const float* p = reinterpret_cast<const float*>(t.data) + r * cols;
-    return {p, p + cols};
-  }
-  std::vector<double> norm(const std::vector<double>& x, const std::string& weight) const {
-    double ms = 0;
-    for (double e : x) ms += e * e;
-    const double scale = 1 / std::sqrt(ms / static_cast<double>(x.size()) + eps_);
-    const auto w = row(weights_.at(weight), 0);
-    std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * scale * w[i];
-    return y;
-  }
-  std::vector<double> linear(const std::string& name, const std::vector<double>& x, bool bias) const {
-    const auto& w = weights_.at(name + ".weight");
-    std::vector<double> y(static_cast<size_t>(w.shape[0]));
-    for (int64_t r = 0; r < w.shape[0]; ++r) {
-      const auto wr = row(w, r);
-      for (size_t i = 0; i < x.size(); ++i) y[r] += wr[i] * x[i];
-    }
-    if (bias) {
-      const auto b = row(weights_.at(name + ".bias"), 0);
-      for (size_t i = 0; i < y.size(); ++i) y[i] += b[i];
-    }
-    return y;
-  }
-  void rope(std::vector<double>& v, int pos) const {
-    const int half = head_dim_ / 2;
-    for (size_t h = 0; h < v.size() / head_dim_; ++h) {
-      double* x = &v[h * head_dim_];
-      for (int j = 0; j < half; ++j) {
-        const double a = pos * std::pow(theta_, -2.0 * j / head_dim_);
-        const double x0 = x[j], x1 = x[j + half];
-        x[j] = x0 * std::cos(a) - x1 * std::sin(a);
-        x[j + half] = x0 * std::sin(a) + x1 * std::cos(a);
-      }
-    }
-  }
-  static void add(std::vector<double>& x, const std::vector<double>& y) {
-    for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
-  }
-
-  josi::formats::SafetensorsModel weights_;
-  bool biases_;
-  int hidden_ = 0, layers_ = 0, heads_ = 0, kv_heads_ = 0, head_dim_ = 0;
-  double theta_ = 0, eps_ = 0;
-};
-
 const std::vector<int32_t> kTokens = {151644, 872, 198, 40, 1366, 264, 220, 19, 20, 9383, 1598, 3351, 151645, 198};
 
 }  // namespace
 
 TEST_F(Inference, F32MatchesAnIndependentForwardPass) {
-  const auto expected = ReferenceQwen2(hf()).logits(kTokens);
+  const auto expected = ReferenceForward(hf()).logits(kTokens);
   IsaGuard guard;
   for (auto isa : supported_isas()) {
     kernels::set_active_isa(isa);
@@ -243,7 +91,7 @@ TEST_F(Inference, LlamaInterleavedRopeMatchesTheIndependentForwardPass) {
   auto r = run_josi({"export-gguf", dir.string(), "--outfile", out.string(), "--outtype", "f32"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(infer::Model(out).hparams().rope, infer::RopeStyle::interleaved);
-  EXPECT_LT(relative_difference(all_logits(out, kTokens), ReferenceQwen2(dir, false).logits(kTokens)), 1e-4);
+  EXPECT_LT(relative_difference(all_logits(out, kTokens), ReferenceForward(dir, false).logits(kTokens)), 1e-4);
 }
 
 TEST_F(Inference, EveryWeightTypeFastPathsMatchTheScalarReference) {

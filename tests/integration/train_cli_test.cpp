@@ -22,7 +22,7 @@
 #include "support/test_support.hpp"
 #include "text/tokenizer.hpp"
 #include "train/evaluation.hpp"
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 #include "train/training_data.hpp"
 
 namespace fs = std::filesystem;
@@ -118,7 +118,7 @@ TEST_F(TrainCli, ADozenExamplesAreLearnedAndGreedyGenerationReproducesThem) {
 
   // Greedy decoding with the saved adapter writes every training target.
   auto tokenizer = josi::text::Tokenizer::load(d / "base" / "tokenizer.json");
-  josi::train::Qwen2Model model(d / "base", torch::kCPU, torch::kFloat);
+  josi::train::CausalLm model(d / "base", torch::kCPU, torch::kFloat);
   model.attach_lora(josi::formats::PeftAdapter(run / "lora_weights"));
   auto data = josi::data::tokenize_dataset(d / "train.jsonl", josi::data::DatasetMode::interpreter, tokenizer, 2048);
   int reproduced = 0;

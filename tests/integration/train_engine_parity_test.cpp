@@ -1,6 +1,6 @@
-// Two independent Qwen2 implementations agree: the trainer's libtorch forward
-// pass and the inference engine (`josi logits`) on the same weights exported
-// to F32 GGUF, for the base model and for a merged LoRA model.
+// Two independent implementations of Qwen2 and of Qwen3 agree: the trainer's
+// libtorch forward pass and the inference engine (`josi logits`) on the same
+// weights exported to F32 GGUF, for the base model and for a merged LoRA model.
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "formats/peft_adapter.hpp"
 #include "support/test_support.hpp"
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 
 namespace fs = std::filesystem;
 using josi::test::read_text;
@@ -37,7 +37,7 @@ torch::Tensor engine_logits(const TempDir& dir, const fs::path& model_dir, const
   return logits;
 }
 
-torch::Tensor torch_logits(const josi::train::Qwen2Model& model) {
+torch::Tensor torch_logits(const josi::train::CausalLm& model) {
   return model.logits(torch::tensor(kTokens, torch::kLong).unsqueeze(0))[0];
 }
 
@@ -49,15 +49,13 @@ double relative_gap(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>() / b.std().item<double>();
 }
 
-}  // namespace
-
-TEST(TrainEngineParity, LibtorchForwardMatchesTheInferenceEngine) {
+void expect_parity(const std::string& preset) {
   setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);  // see train_cli_test.cpp
   TempDir dir;
-  auto r = run_josi({"init-base", "--preset", "tiny", "--tokenizer", josi::test::qwen_tokenizer_json().string(), "--out",
+  auto r = run_josi({"init-base", "--preset", preset, "--tokenizer", josi::test::qwen_tokenizer_json().string(), "--out",
                      (dir / "base").string(), "--seed", "5", "--dtype", "f32"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  josi::train::Qwen2Model model(dir / "base", torch::kCPU, torch::kFloat);
+  josi::train::CausalLm model(dir / "base", torch::kCPU, torch::kFloat);
   const auto expected = torch_logits(model);
   const auto engine = engine_logits(dir, dir / "base", "base");
   ASSERT_EQ(engine.sizes(), expected.sizes());
@@ -82,3 +80,10 @@ TEST(TrainEngineParity, LibtorchForwardMatchesTheInferenceEngine) {
   EXPECT_LT(relative_gap(merged, adapted), 5e-3);
   EXPECT_TRUE(torch::equal(merged.argmax(1), adapted.argmax(1)));
 }
+
+}  // namespace
+
+TEST(TrainEngineParity, LibtorchForwardMatchesTheInferenceEngine) { expect_parity("tiny"); }
+
+// Qwen3: per-head q/k norms, head_dim 128 where hidden / heads is 64, no biases.
+TEST(TrainEngineParity, LibtorchQwen3ForwardMatchesTheInferenceEngine) { expect_parity("qwen3-tiny"); }

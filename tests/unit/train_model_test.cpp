@@ -15,7 +15,7 @@
 #include "train/lm_loss.hpp"
 #include "train/lr_schedule.hpp"
 #include "lora/merge.hpp"
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 #include "train/torch_tensors.hpp"
 
 using namespace josi::train;
@@ -97,7 +97,7 @@ fs::path TrainModel::f32_, TrainModel::bf16_;
 }  // namespace
 
 TEST_F(TrainModel, LoraWithZeroBReproducesTheBaseLogits) {
-  Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+  CausalLm model(f32_, torch::kCPU, torch::kFloat);
   const auto base = model.logits(sample_ids());
   ASSERT_EQ(base.sizes(), (std::vector<int64_t>{2, 8, 384}));
   auto& lora = model.attach_lora(lora_config());
@@ -109,7 +109,7 @@ TEST_F(TrainModel, LoraWithZeroBReproducesTheBaseLogits) {
 }
 
 TEST_F(TrainModel, AdaptersCoverTheSevenProjectionsOfEveryLayer) {
-  Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+  CausalLm model(f32_, torch::kCPU, torch::kFloat);
   auto& lora = model.attach_lora(lora_config());
   ASSERT_EQ(lora.modules().size(), 3u * 7u);
   const auto& down = lora.modules()[6];
@@ -128,7 +128,7 @@ TEST_F(TrainModel, AdaptersCoverTheSevenProjectionsOfEveryLayer) {
 TEST_F(TrainModel, RecomputationGivesTheSameLossAndGradients) {
   // With dropout on, so the replayed masks must be the forward's.
   auto run = [&](bool recompute) {
-    Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+    CausalLm model(f32_, torch::kCPU, torch::kFloat);
     auto& lora = model.attach_lora(lora_config(0.1));
     randomize(lora, 3);
     torch::manual_seed(11);
@@ -166,7 +166,7 @@ TEST(TrainLoss, ChunkedLossIsTheCrossEntropyAndItsGradient) {
 
 TEST_F(TrainModel, AdapterFilesUseThePeftKeyNamesAndLoadBack) {
   TempDir out;
-  Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+  CausalLm model(f32_, torch::kCPU, torch::kFloat);
   auto& lora = model.attach_lora(lora_config());
   randomize(lora, 4);
   josi::formats::write_peft_adapter(out / "adapter", lora.config(), lora.adapter_tensors());
@@ -180,7 +180,7 @@ TEST_F(TrainModel, AdapterFilesUseThePeftKeyNamesAndLoadBack) {
   EXPECT_EQ(b->shape, (std::vector<int64_t>{64, 4}));
   EXPECT_EQ(file.tensors().size(), 3u * 7u * 2u);
 
-  Qwen2Model again(f32_, torch::kCPU, torch::kFloat);
+  CausalLm again(f32_, torch::kCPU, torch::kFloat);
   again.attach_lora(josi::formats::PeftAdapter(out / "adapter"));
   EXPECT_TRUE(torch::equal(again.lora()->values(), lora.values()));
   EXPECT_TRUE(torch::equal(again.logits(sample_ids()), model.logits(sample_ids())));
@@ -195,7 +195,7 @@ TEST_F(TrainModel, AdapterFilesUseThePeftKeyNamesAndLoadBack) {
   fs::create_directories(out / "python");
   fs::copy_file(out / "adapter" / "adapter_config.json", out / "python" / "adapter_config.json");
   renamed.write(out / "python" / "adapter_model.safetensors");
-  Qwen2Model python(f32_, torch::kCPU, torch::kFloat);
+  CausalLm python(f32_, torch::kCPU, torch::kFloat);
   python.attach_lora(josi::formats::PeftAdapter(out / "python"));
   EXPECT_TRUE(torch::equal(python.lora()->values(), lora.values()));
 }
@@ -203,10 +203,10 @@ TEST_F(TrainModel, AdapterFilesUseThePeftKeyNamesAndLoadBack) {
 TEST_F(TrainModel, AnAdapterForAnotherBaseIsRefused) {
   TempDir out;
   const fs::path wide = write_model(out, "wide", DType::F32, /*hidden=*/128);
-  Qwen2Model other(wide, torch::kCPU, torch::kFloat);
+  CausalLm other(wide, torch::kCPU, torch::kFloat);
   auto& lora = other.attach_lora(lora_config());
   josi::formats::write_peft_adapter(out / "adapter", lora.config(), lora.adapter_tensors());
-  Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+  CausalLm model(f32_, torch::kCPU, torch::kFloat);
   EXPECT_NE(error_of([&] { model.attach_lora(josi::formats::PeftAdapter(out / "adapter")); }).find("another base model"),
             std::string::npos);
   MergeOptions merge;
@@ -220,7 +220,7 @@ TEST_F(TrainModel, AnAdapterForAnotherBaseIsRefused) {
 
 TEST_F(TrainModel, MergedWeightsAreBasePlusScaledBAAndGiveTheAdaptedLogits) {
   TempDir out;
-  Qwen2Model model(f32_, torch::kCPU, torch::kFloat);
+  CausalLm model(f32_, torch::kCPU, torch::kFloat);
   auto config = lora_config();
   config.base_model_name_or_path = f32_.string();
   auto& lora = model.attach_lora(config);
@@ -262,13 +262,13 @@ TEST_F(TrainModel, MergedWeightsAreBasePlusScaledBAAndGiveTheAdaptedLogits) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(norm.data), norm.nbytes),
             std::string(reinterpret_cast<const char*>(base.at("model.norm.weight").data), norm.nbytes));
 
-  Qwen2Model merged_model(summary.output, torch::kCPU, torch::kFloat);
+  CausalLm merged_model(summary.output, torch::kCPU, torch::kFloat);
   EXPECT_TRUE(torch::allclose(merged_model.logits(sample_ids()), model.logits(sample_ids()), 1e-4, 1e-5));
 }
 
 TEST_F(TrainModel, MergeKeepsTheBaseTypeOrWritesTheOneAsked) {
   TempDir out;
-  Qwen2Model model(bf16_, torch::kCPU, torch::kFloat);
+  CausalLm model(bf16_, torch::kCPU, torch::kFloat);
   auto& lora = model.attach_lora(lora_config());
   randomize(lora, 8);
   josi::formats::write_peft_adapter(out / "adapter", lora.config(), lora.adapter_tensors());

@@ -1,4 +1,4 @@
-#include "train/qwen2_model.hpp"
+#include "train/causal_lm.hpp"
 
 #include <torch/version.h>
 
@@ -31,11 +31,12 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 }  // namespace
 
-Qwen2Model::Qwen2Model(const fs::path& dir, torch::Device device, torch::ScalarType type)
+CausalLm::CausalLm(const fs::path& dir, torch::Device device, torch::ScalarType type)
     : config_(formats::read_model_config(dir)), device_(device), type_(type) {
   const std::string where = dir.string();
-  if (config_.architecture != "Qwen2ForCausalLM" && config_.model_type != "qwen2")
-    throw Error(where + ": architecture " + config_.architecture + " is not Qwen2 (Qwen2ForCausalLM)");
+  arch_ = formats::architecture_from_hf(config_.architecture, config_.model_type);
+  if (arch_ == nullptr)
+    throw Error(where + ": architecture " + config_.architecture + " is not one of " + formats::hf_architecture_names());
   formats::SafetensorsModel weights(dir);
 
   auto load = [&](const std::string& name, std::vector<int64_t> shape) {
@@ -51,7 +52,7 @@ Qwen2Model::Qwen2Model(const fs::path& dir, torch::Device device, torch::ScalarT
   };
 
   const auto& c = config_;
-  const int64_t h = c.hidden_size, hd = c.head_dim(), ff = c.intermediate_size;
+  const int64_t h = c.hidden_size, hd = c.head_dim, ff = c.intermediate_size;
   const int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
   const std::array<std::pair<int64_t, int64_t>, 7> shapes = {{{q, h}, {kv, h}, {kv, h}, {h, q}, {ff, h}, {ff, h}, {h, ff}}};
   embed_ = load("model.embed_tokens.weight", {c.vocab_size, h});
@@ -64,7 +65,11 @@ Qwen2Model::Qwen2Model(const fs::path& dir, torch::Device device, torch::ScalarT
       const std::string name = prefix + module_group(m) + "." + lora_module_names()[m];
       auto [out, in] = shapes[static_cast<size_t>(m)];
       layer.projections[static_cast<size_t>(m)].weight = load(name + ".weight", {out, in});
-      if (m < 3) layer.projections[static_cast<size_t>(m)].bias = load(name + ".bias", {out});  // Qwen2: q, k, v biases
+      if (m < 3 && arch_->qkv_bias) layer.projections[static_cast<size_t>(m)].bias = load(name + ".bias", {out});
+    }
+    if (arch_->qk_norm) {
+      layer.q_norm = load(prefix + "self_attn.q_norm.weight", {hd});
+      layer.k_norm = load(prefix + "self_attn.k_norm.weight", {hd});
     }
     layers_.push_back(std::move(layer));
   }
@@ -72,17 +77,17 @@ Qwen2Model::Qwen2Model(const fs::path& dir, torch::Device device, torch::ScalarT
   if (!c.tie_word_embeddings) lm_head_ = load("lm_head.weight", {c.vocab_size, h});
 }
 
-LoraWeights& Qwen2Model::attach(formats::LoraConfig config, const std::vector<LoraShape>& shapes) {
-  if (config.fan_in_fan_out) throw Error("LoRA: fan_in_fan_out adapters are for Conv1D models, not Qwen2");
+LoraWeights& CausalLm::attach(formats::LoraConfig config, const std::vector<LoraShape>& shapes) {
+  if (config.fan_in_fan_out) throw Error("LoRA: fan_in_fan_out adapters are for Conv1D models, not " + config_.architecture);
   lora_ = std::make_unique<LoraWeights>(std::move(config), shapes, device_);
   return *lora_;
 }
 
-LoraWeights& Qwen2Model::attach_lora(const formats::LoraConfig& config) {
+LoraWeights& CausalLm::attach_lora(const formats::LoraConfig& config) {
   std::vector<LoraShape> shapes;
   for (const auto& target : config.target_modules)
     if (lora_module_index(target) < 0)
-      throw Error("LoRA: target module " + target + " is not a Qwen2 projection (q_proj, k_proj, v_proj, o_proj, "
+      throw Error("LoRA: target module " + target + " is not a projection of the model (q_proj, k_proj, v_proj, o_proj, "
                   "gate_proj, up_proj, down_proj)");
   for (int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     for (int m = 0; m < 7; ++m) {
@@ -97,7 +102,7 @@ LoraWeights& Qwen2Model::attach_lora(const formats::LoraConfig& config) {
   return attach(config, shapes);
 }
 
-LoraWeights& Qwen2Model::attach_lora(const formats::PeftAdapter& adapter) {
+LoraWeights& CausalLm::attach_lora(const formats::PeftAdapter& adapter) {
   std::vector<LoraShape> shapes;
   for (const auto& pair : adapter.pairs()) {
     const int m = lora_module_index(pair.module);
@@ -117,14 +122,14 @@ LoraWeights& Qwen2Model::attach_lora(const formats::PeftAdapter& adapter) {
   return lora;
 }
 
-torch::Tensor Qwen2Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
+torch::Tensor CausalLm::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
   auto xf = x.to(torch::kFloat);
   auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
   return weight * normed.to(x.scalar_type());
 }
 
-Qwen2Model::Rope Qwen2Model::rope(int64_t seq) const {
-  const int64_t hd = config_.head_dim();
+CausalLm::Rope CausalLm::rope(int64_t seq) const {
+  const int64_t hd = config_.head_dim;
   auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device_);
   auto inv_freq = torch::pow(config_.rope_theta, -torch::arange(0, hd, 2, f32) / static_cast<double>(hd));
   auto angles = torch::outer(torch::arange(seq, f32), inv_freq);  // [seq, hd/2]
@@ -132,7 +137,7 @@ Qwen2Model::Rope Qwen2Model::rope(int64_t seq) const {
   return {full.cos().to(type_), full.sin().to(type_)};
 }
 
-torch::Tensor Qwen2Model::project(const torch::Tensor& x, int64_t layer, int module, bool train) const {
+torch::Tensor CausalLm::project(const torch::Tensor& x, int64_t layer, int module, bool train) const {
   const Linear& p = layers_[static_cast<size_t>(layer)].projections[static_cast<size_t>(module)];
   auto y = p.bias.defined() ? at::linear(x, p.weight, p.bias) : at::linear(x, p.weight);
   if (lora_ == nullptr) return y;
@@ -145,16 +150,22 @@ torch::Tensor Qwen2Model::project(const torch::Tensor& x, int64_t layer, int mod
   return y + at::linear(at::linear(in, adapter->a.to(type_)), adapter->b.to(type_)) * lora_->config().scale();
 }
 
-torch::Tensor Qwen2Model::decoder_layer(const torch::Tensor& x, int64_t layer, const Rope& rope, bool train) const {
+torch::Tensor CausalLm::decoder_layer(const torch::Tensor& x, int64_t layer, const Rope& rope, bool train) const {
   const auto& c = config_;
   const Layer& w = layers_[static_cast<size_t>(layer)];
-  const int64_t batch = x.size(0), seq = x.size(1), hd = c.head_dim();
+  const int64_t batch = x.size(0), seq = x.size(1), hd = c.head_dim;
   const int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
 
   auto h = rms_norm(x, w.input_norm);
-  auto q = project(h, layer, 0, train).view({batch, seq, heads, hd}).transpose(1, 2);
-  auto k = project(h, layer, 1, train).view({batch, seq, kv_heads, hd}).transpose(1, 2);
+  auto q = project(h, layer, 0, train).view({batch, seq, heads, hd});
+  auto k = project(h, layer, 1, train).view({batch, seq, kv_heads, hd});
   auto v = project(h, layer, 2, train).view({batch, seq, kv_heads, hd}).transpose(1, 2);
+  if (arch_->qk_norm) {  // each head normed on its own, before RoPE
+    q = rms_norm(q, w.q_norm);
+    k = rms_norm(k, w.k_norm);
+  }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
   q = q * rope.cos + rotate_half(q) * rope.sin;
   k = k * rope.cos + rotate_half(k) * rope.sin;
   if (heads != kv_heads) {  // grouped-query attention: each KV head serves heads / kv_heads query heads
@@ -178,7 +189,7 @@ torch::Tensor Qwen2Model::decoder_layer(const torch::Tensor& x, int64_t layer, c
   return after_attention + project(gated, layer, 6, train);
 }
 
-torch::Tensor Qwen2Model::hidden_states(const torch::Tensor& input_ids, ForwardPass pass) const {
+torch::Tensor CausalLm::hidden_states(const torch::Tensor& input_ids, ForwardPass pass) const {
   auto ids = input_ids.to(device_);
   auto x = at::embedding(embed_, ids);
   const Rope tables = rope(ids.size(1));
@@ -194,7 +205,7 @@ torch::Tensor Qwen2Model::hidden_states(const torch::Tensor& input_ids, ForwardP
   return rms_norm(x, final_norm_);
 }
 
-torch::Tensor Qwen2Model::logits(const torch::Tensor& input_ids) const {
+torch::Tensor CausalLm::logits(const torch::Tensor& input_ids) const {
   torch::NoGradGuard no_grad;
   return at::linear(hidden_states(input_ids), output_weight()).to(torch::kFloat);
 }

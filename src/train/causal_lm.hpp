@@ -1,9 +1,10 @@
 #pragma once
-// A Qwen2 causal language model on libtorch for LoRA training: the base
-// weights of a Hugging Face directory (F32, F16 or BF16 safetensors, sharded
-// or not), frozen, in the compute type on the training device, and optional
-// LoRA adapters on the seven projections. The forward pass follows
-// formats.md (RMSNorm in f32, rotate-half RoPE, grouped-query causal
+// A Qwen2, Qwen3 or llama causal language model on libtorch for LoRA
+// training: the base weights of a Hugging Face directory (F32, F16 or BF16
+// safetensors, sharded or not), frozen, in the compute type on the training
+// device, and optional LoRA adapters on the seven projections. The forward
+// pass is transformers' (RMSNorm in f32, q/k/v biases for Qwen2, per-head
+// q/k RMSNorm before RoPE for Qwen3, rotate-half RoPE, grouped-query causal
 // attention, SiLU-gated MLP) and stops before the output projection: the
 // loss applies it only where there are labels (lm_loss.hpp).
 #include <array>
@@ -13,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include "formats/architecture.hpp"
 #include "formats/hf_config.hpp"
 #include "formats/peft_adapter.hpp"
 #include "train/lora_weights.hpp"
@@ -24,11 +26,12 @@ struct ForwardPass {
   bool recompute = false;  // per-layer recomputation in backward
 };
 
-class Qwen2Model {
+class CausalLm {
  public:
   // Throws josi::Error naming the directory and the tensor when config.json
-  // is not a Qwen2 model, a weight is missing or its shape disagrees.
-  Qwen2Model(const std::filesystem::path& dir, torch::Device device, torch::ScalarType type);
+  // is not one of Josi's architectures, a weight is missing or its shape
+  // disagrees.
+  CausalLm(const std::filesystem::path& dir, torch::Device device, torch::ScalarType type);
 
   const formats::ModelConfig& config() const { return config_; }
   torch::Device device() const { return device_; }
@@ -58,6 +61,7 @@ class Qwen2Model {
   };
   struct Layer {
     torch::Tensor input_norm, post_norm;
+    torch::Tensor q_norm, k_norm;  // [head_dim]; undefined without per-head norms
     std::array<Linear, 7> projections;  // in lora_module_names() order
   };
   struct Rope {
@@ -71,6 +75,7 @@ class Qwen2Model {
   LoraWeights& attach(formats::LoraConfig config, const std::vector<LoraShape>& shapes);
 
   formats::ModelConfig config_;
+  const formats::Architecture* arch_ = nullptr;
   torch::Device device_;
   torch::ScalarType type_;
   torch::Tensor embed_, final_norm_, lm_head_;
