@@ -6,14 +6,14 @@
 #    kernel tests (every fast path against the scalar reference);
 #  - on -cpu max, which has every path (SDOT and SMMLA), the engine's
 #    exactness tests across scalar, neon, neon_dotprod and neon_i8mm on the
-#    tiny models (the host's josi makes the model files: the emulator cannot
+#    tiny Qwen2 and Qwen3 models (the host's josi makes the model files: the emulator cannot
 #    exec the arm64 one), and one coach turn through libjosi's C example.
 # Usage: scripts/test-arm64.sh   (after scripts/test.sh has made build/)
 set -euo pipefail
 JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 build="${JOSI_ARM64_BUILD_DIR:-$JOSI_ROOT/build-arm64}"
 host="${JOSI_BUILD_DIR:-$JOSI_ROOT/build}"
-"$JOSI_ROOT/scripts/build-arm64.sh" kernels_test inference_test coach_turn josi_shared josi_static josi
+"$JOSI_ROOT/scripts/build-arm64.sh" kernels_test inference_test qwen3_test coach_turn josi_shared josi_static josi
 model="$host/tests/capi/tiny.gguf"
 if [ ! -f "$model" ]; then
   echo "josi: $model is missing: run scripts/test.sh first (its CApi.TinyModel test makes it)" >&2
@@ -46,11 +46,17 @@ echo "== inference_test (every path against scalar, greedy token for token), qem
 JOSI_TEST_JOSI="$host/josi" run max "$build/tests/inference_test" --gtest_brief=1 \
   --gtest_filter='Inference.F32Matches*:Inference.EveryWeightType*:Inference.Greedy*:Inference.OneBatch*'
 
-echo "== coach_turn (libjosi.so for aarch64), qemu -cpu max"
+echo "== qwen3_test (Qwen3: every path against the plain forward pass and scalar), qemu -cpu max"
+JOSI_TEST_JOSI="$host/josi" run max "$build/tests/qwen3_test" --gtest_brief=1 \
+  --gtest_filter='Qwen3.F32Matches*:Qwen3.EveryWeightType*:Qwen3.OneBatch*'
+
 turn="$build/arm64-turn.json"
 head -n 1 "$JOSI_ROOT/data/samples/chat.jsonl" | sed 's/}$/, "options": {"seed": 1, "max_tokens": 40}}/' > "$turn"
-result="$(run max "$build/tests/coach_turn" "$model" "$model" "$turn" 2>/dev/null)"
-case "$result" in
-  '{"route": '*) echo "ok: ${result:0:60}..." ;;
-  *) fail "the arm64 coach turn gave no result: $result" ;;
-esac
+for file in "$model" "$host/tests/capi/qwen3-tiny.gguf"; do
+  echo "== coach_turn (libjosi.so for aarch64) on ${file##*/}, qemu -cpu max"
+  result="$(run max "$build/tests/coach_turn" "$file" "$file" "$turn" 2>/dev/null)"
+  case "$result" in
+    '{"route": '*) echo "ok: ${result:0:60}..." ;;
+    *) fail "the arm64 coach turn on $file gave no result: $result" ;;
+  esac
+done

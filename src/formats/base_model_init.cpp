@@ -32,7 +32,7 @@ ModelConfig qwen2(const Shape& s) {
   c.num_hidden_layers = s.layers;
   c.num_attention_heads = s.heads;
   c.num_key_value_heads = s.kv_heads;
-  c.head_dim = s.head_dim ? s.head_dim : s.hidden / s.heads;
+  c.explicit_head_dim = s.head_dim;
   c.max_position_embeddings = s.context;
   c.vocab_size = 151936;  // the Qwen tokenizer's 151,669 tokens padded, as in the real models
   c.rope_theta = 1000000.0;
@@ -55,7 +55,7 @@ ModelConfig qwen3(const Shape& s) {
                      {"attention_dropout", 0.0},
                      {"bos_token_id", c.bos_token_id},
                      {"eos_token_id", c.eos_token_ids[0]},
-                     {"head_dim", c.head_dim},
+                     {"head_dim", c.head_dim()},
                      {"hidden_act", "silu"},
                      {"hidden_size", c.hidden_size},
                      {"initializer_range", 0.02},
@@ -243,7 +243,7 @@ void write_random_model(const ModelConfig& preset, const InitBaseOptions& option
   const ModelConfig& c = config;
   const Architecture* arch = architecture_from_hf(c.architecture, c.model_type);
   if (!arch) throw Error("init-base: architecture \"" + c.architecture + "\" is not one of " + hf_architecture_names());
-  const int64_t h = c.hidden_size, hd = c.head_dim;
+  const int64_t h = c.hidden_size, hd = c.head_dim();
   const int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd, ff = c.intermediate_size;
   struct Spec {
     std::string name;

@@ -129,15 +129,13 @@ ModelConfig read_model_config(const fs::path& dir_or_file) {
   }
 
   if (const json::Json* head_dim = r.get("head_dim"); head_dim != nullptr && !head_dim->is_null()) {
-    config.head_dim = r.positive("head_dim");
+    config.explicit_head_dim = r.positive("head_dim");
   } else if (config.hidden_size % config.num_attention_heads != 0) {
     throw r.error("num_attention_heads", std::to_string(config.num_attention_heads) + " heads do not divide hidden_size " +
                                              std::to_string(config.hidden_size) + " and there is no head_dim");
-  } else {
-    config.head_dim = config.hidden_size / config.num_attention_heads;
   }
-  if (config.head_dim % 2 != 0)
-    throw r.error("head_dim", "head size " + std::to_string(config.head_dim) + " is odd (RoPE rotates pairs)");
+  if (config.head_dim() % 2 != 0)
+    throw r.error("head_dim", "head size " + std::to_string(config.head_dim()) + " is odd (RoPE rotates pairs)");
   if (config.num_attention_heads % config.num_key_value_heads != 0)
     throw r.error("num_key_value_heads", std::to_string(config.num_key_value_heads) +
                                              " KV heads do not divide num_attention_heads " +
@@ -159,9 +157,7 @@ json::Json to_json(const ModelConfig& config) {
   out["num_attention_heads"] = config.num_attention_heads;
   out["num_key_value_heads"] = config.num_key_value_heads;
   // Written when the original had it or it is not implied by the other keys.
-  if (config.head_dim > 0 &&
-      (out.contains("head_dim") || config.head_dim * config.num_attention_heads != config.hidden_size))
-    out["head_dim"] = config.head_dim;
+  if (config.explicit_head_dim > 0) out["head_dim"] = config.explicit_head_dim;
   out["max_position_embeddings"] = config.max_position_embeddings;
   out["vocab_size"] = config.vocab_size;
   out["rope_theta"] = config.rope_theta;

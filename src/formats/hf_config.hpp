@@ -19,9 +19,9 @@ struct ModelConfig {
   int64_t num_hidden_layers = 0;
   int64_t num_attention_heads = 0;
   int64_t num_key_value_heads = 0;
-  // Each head's width: config.json's head_dim where given (Qwen3: 128, so
-  // heads x head_dim need not be hidden_size), else hidden_size / heads.
-  int64_t head_dim = 0;
+  // config.json's head_dim where it states one (Qwen3: 128, so heads x
+  // head_dim need not be hidden_size); 0 when absent.
+  int64_t explicit_head_dim = 0;
   int64_t max_position_embeddings = 0;
   int64_t vocab_size = 0;
   double rope_theta = 10000.0;
@@ -31,6 +31,9 @@ struct ModelConfig {
   int64_t bos_token_id = -1;  // -1 when absent
   std::vector<int64_t> eos_token_ids;  // eos_token_id may be a number or a list
   json::Json raw;  // the whole document, to write back unknown keys unchanged
+
+  // Each head's width: the explicit one, else hidden_size / heads.
+  int64_t head_dim() const { return explicit_head_dim > 0 ? explicit_head_dim : hidden_size / num_attention_heads; }
 };
 
 // Reads `<dir>/config.json` (or a config.json path); throws josi::Error naming

@@ -137,7 +137,7 @@ void Model::open_directory() {
   h.rms_eps = static_cast<float>(config.rms_norm_eps);
   // Hugging Face checkpoints (llama's too) keep Q and K in rotate-half order.
   h.rope = RopeStyle::neox;
-  h = check_shape(h, config.head_dim, where);
+  h = check_shape(h, config.explicit_head_dim, where);
   for (int64_t id : config.eos_token_ids) eos_tokens_.push_back(static_cast<int32_t>(id));
   directory_ = std::make_unique<Directory>(Directory{std::move(config), formats::SafetensorsModel(path_)});
   for (const auto* t : directory_->weights.tensors()) file_bytes_ += t->nbytes;

@@ -48,7 +48,7 @@ struct Planned {
 
 std::vector<Planned> plan_tensors(const ModelConfig& c, const Architecture& arch, const formats::SafetensorsModel& weights,
                                   const fs::path& dir) {
-  const int64_t h = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim;
+  const int64_t h = c.hidden_size, ff = c.intermediate_size, hd = c.head_dim();
   const int64_t q_out = c.num_attention_heads * hd, kv_out = c.num_key_value_heads * hd;
   std::vector<Planned> plan;
   auto add = [&](const std::string& gguf, std::vector<int64_t> shape, int64_t permute = 0) {
@@ -242,9 +242,9 @@ void add_base_shape(formats::GgufWriter& w, const std::string& a, const ModelCon
   w.set(a + ".attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(config.num_key_value_heads)));
   // An explicit head_dim (Qwen3's 128) as llama.cpp's converter writes it:
   // its loader takes hidden / heads otherwise.
-  if (config.raw.contains("head_dim") || config.head_dim * config.num_attention_heads != config.hidden_size) {
-    w.set(a + ".attention.key_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
-    w.set(a + ".attention.value_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
+  if (config.explicit_head_dim > 0) {
+    w.set(a + ".attention.key_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim())));
+    w.set(a + ".attention.value_length", GgufValue::u32(static_cast<uint32_t>(config.head_dim())));
   }
 }
 
@@ -271,7 +271,7 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   w.set(a + ".rope.freq_base", GgufValue::f32(static_cast<float>(config.rope_theta)));
   w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(config.rms_norm_eps)));
   if (a == "llama") {
-    w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(config.head_dim)));
+    w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(config.head_dim())));
     w.set(a + ".vocab_size", GgufValue::u32(static_cast<uint32_t>(config.vocab_size)));
   }
   add_tokenizer(w, model_dir, config, a);
@@ -311,7 +311,7 @@ ExportSummary export_lora_gguf(const fs::path& adapter_dir, const fs::path& outf
   }
   const ModelConfig config = formats::read_model_config(base);
   const Architecture& arch = architecture_of(config, base);
-  const int64_t h = config.hidden_size, ff = config.intermediate_size, hd = config.head_dim;
+  const int64_t h = config.hidden_size, ff = config.intermediate_size, hd = config.head_dim();
   const int64_t q_out = config.num_attention_heads * hd, kv_out = config.num_key_value_heads * hd;
 
   formats::GgufWriter w(3);

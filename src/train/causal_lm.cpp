@@ -52,7 +52,7 @@ CausalLm::CausalLm(const fs::path& dir, torch::Device device, torch::ScalarType 
   };
 
   const auto& c = config_;
-  const int64_t h = c.hidden_size, hd = c.head_dim, ff = c.intermediate_size;
+  const int64_t h = c.hidden_size, hd = c.head_dim(), ff = c.intermediate_size;
   const int64_t q = c.num_attention_heads * hd, kv = c.num_key_value_heads * hd;
   const std::array<std::pair<int64_t, int64_t>, 7> shapes = {{{q, h}, {kv, h}, {kv, h}, {h, q}, {ff, h}, {ff, h}, {h, ff}}};
   embed_ = load("model.embed_tokens.weight", {c.vocab_size, h});
@@ -129,7 +129,7 @@ torch::Tensor CausalLm::rms_norm(const torch::Tensor& x, const torch::Tensor& we
 }
 
 CausalLm::Rope CausalLm::rope(int64_t seq) const {
-  const int64_t hd = config_.head_dim;
+  const int64_t hd = config_.head_dim();
   auto f32 = torch::TensorOptions().dtype(torch::kFloat).device(device_);
   auto inv_freq = torch::pow(config_.rope_theta, -torch::arange(0, hd, 2, f32) / static_cast<double>(hd));
   auto angles = torch::outer(torch::arange(seq, f32), inv_freq);  // [seq, hd/2]
@@ -153,7 +153,7 @@ torch::Tensor CausalLm::project(const torch::Tensor& x, int64_t layer, int modul
 torch::Tensor CausalLm::decoder_layer(const torch::Tensor& x, int64_t layer, const Rope& rope, bool train) const {
   const auto& c = config_;
   const Layer& w = layers_[static_cast<size_t>(layer)];
-  const int64_t batch = x.size(0), seq = x.size(1), hd = c.head_dim;
+  const int64_t batch = x.size(0), seq = x.size(1), hd = c.head_dim();
   const int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
 
   auto h = rms_norm(x, w.input_norm);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/ship_servers.hpp"
+#include "json/json.hpp"
 
 using namespace josi::test;
 
@@ -90,6 +91,27 @@ TEST_F(CApi, ATurnIsByteForByteTheTurnOfJosiChat) {
 
 // One base and an adapter per role, through the C API and through josi chat:
 // the same turns byte for byte, and not the turns of the base alone.
+// A model's think blocks (replayed here, as Qwen3 writes them) reach the
+// app neither in the stream nor in the reply; the result reports them.
+TEST_F(CApi, ThinkBlocksAreNeitherStreamedNorShown) {
+  std::string line = read_text(source_dir() / "data" / "samples" / "chat.jsonl");
+  line = line.substr(0, line.find('\n'));
+  line.pop_back();
+  line += R"(, "options": {"seed": 1, "constrain": false, "interpreter": {"replay": "<think>today?</think>\n\n{\"action\": \"explain\", \"free_text\": \"What am I doing today?\", \"question\": \"What am I doing today?\"}"}, "explainer": {"replay": "<think>\nZ2, 45 minutes.\n</think>\n\nAn easy 45 minute Zone 2 run."}}})";
+  write_text(dir_->path() / "think.json", line + "\n");
+  auto c = run_shell(std::string(JOSI_COACH_TURN) + " " + model().string() + " " + model().string() + " " +
+                     (dir_->path() / "think.json").string());
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(contains(c.err, "An easy 45 minute Zone 2 run.")) << c.err;  // the stream
+  EXPECT_FALSE(contains(c.err, "think")) << c.err;
+  EXPECT_FALSE(contains(c.err, "Z2, 45 minutes")) << c.err;
+  const auto result = josi::json::parse(c.out, "coach_turn output");
+  EXPECT_EQ(result["route"], "explainer") << c.out;
+  EXPECT_EQ(result["reply"], "An easy 45 minute Zone 2 run.");
+  EXPECT_EQ(result["interpreter"]["thinking"], "today?");
+  EXPECT_EQ(result["explainer"]["thinking"], "Z2, 45 minutes.");
+}
+
 TEST_F(CApi, OneBaseWithTwoAdaptersTurnsAsJosiChatDoes) {
   const fs::path d = dir_->path();
   std::vector<std::string> adapters;

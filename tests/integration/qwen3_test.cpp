@@ -87,7 +87,7 @@ TempDir* Qwen3::dir_ = nullptr;
 
 // LoRA parameters of r 32 on the seven projections: the users' recipe.
 int64_t lora_parameters(const formats::ModelConfig& c, int64_t r) {
-  const int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  const int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim(), kv = c.num_key_value_heads * c.head_dim();
   const int64_t ff = c.intermediate_size;
   const int64_t per_layer = (h + q) + 2 * (h + kv) + (q + h) + 3 * (h + ff);
   return per_layer * r * c.num_hidden_layers;
@@ -112,7 +112,7 @@ TEST_F(Qwen3, PresetsHaveTheRealShapes) {
     EXPECT_EQ(c.num_key_value_heads, e.kv_heads) << e.preset;
     EXPECT_EQ(c.intermediate_size, e.ff) << e.preset;
     EXPECT_EQ(c.tie_word_embeddings, e.tied) << e.preset;
-    EXPECT_EQ(c.head_dim, 128) << e.preset;
+    EXPECT_EQ(c.head_dim(), 128) << e.preset;
     EXPECT_EQ(c.vocab_size, 151936);
     EXPECT_EQ(c.rope_theta, 1e6);
     EXPECT_EQ(c.rms_norm_eps, 1e-6);
@@ -421,18 +421,9 @@ TEST_F(Qwen3, OneBatchEqualsTokenByTokenAndSpeculationKeepsPlainDecoding) {
   const std::vector<int32_t> tokens(kTokens.begin(), kTokens.begin() + 6);
   for (auto isa : supported_isas()) {
     kernels::set_active_isa(isa);
-    for (const char* type : {"f16", "Q8_0", "Q4_K_M"}) {
-      infer::Model model(gguf(type));
-      josi::base::ThreadPool pool(2);
-      const auto batch = all_logits(gguf(type), tokens);
-      infer::Context context(model, pool, 64);
-      const size_t vocab = static_cast<size_t>(model.hparams().n_vocab);
-      for (size_t t = 0; t < tokens.size(); ++t) {
-        const auto logits = context.eval(std::span<const int32_t>(&tokens[t], 1));
-        ASSERT_TRUE(std::equal(logits.begin(), logits.end(), batch.begin() + static_cast<std::ptrdiff_t>(t * vocab)))
-            << type << " " << kernels::isa_name(isa) << " position " << t;
-      }
-    }
+    for (const char* type : {"f16", "Q8_0", "Q4_K_M"})
+      ASSERT_TRUE(josi::test::one_by_one_logits(gguf(type), tokens) == all_logits(gguf(type), tokens))
+          << type << " " << kernels::isa_name(isa);
   }
   infer::Model model(gguf("Q4_K_M"));
   const auto tokenizer = josi::text::Tokenizer::load(gguf("Q4_K_M"));
@@ -500,4 +491,65 @@ TEST_F(Qwen3, APeftAdapterMergesAndAppliesAtRunTime) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("an adapter for a qwen3 model"), std::string::npos) << r.err;
   EXPECT_EQ(josi::test::josi_lines(r.err), 1u) << r.err;
+}
+
+// The engine's commands take a Qwen3 file as they take a Qwen2 one.
+TEST_F(Qwen3, LogitsBenchEvalAndGgufInfoAcceptAQwen3File) {
+  std::string ids;
+  for (int32_t t : kTokens) ids += (ids.empty() ? "" : ",") + std::to_string(t);
+  const auto out = work() / "logits.bin";
+  auto r = run_josi({"logits", gguf("Q8_0").string(), "--tokens", ids, "--out", out.string(), "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string bytes = josi::test::read_text(out);
+  const auto expected = all_logits(gguf("Q8_0"), kTokens);
+  ASSERT_EQ(bytes.size(), expected.size() * sizeof(float));
+  EXPECT_EQ(std::memcmp(bytes.data(), expected.data(), bytes.size()), 0);
+
+  r = run_josi({"bench", gguf("Q4_K_M").string(), "--pp", "16", "--tg", "4", "--repetitions", "1", "--threads", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto bench = josi::json::parse(r.out, "bench");
+  EXPECT_GT(bench["tg_tokens_per_s"].get<double>(), 0);
+  // Bytes per generated token: every matrix once, the q/k norms aside.
+  uint64_t matrices = 0;
+  for (const auto& t : formats::GgufFile(gguf("Q4_K_M")).tensors())
+    if (t.dims.size() == 2) matrices += t.nbytes;
+  EXPECT_EQ(bench["bytes_per_token"].get<uint64_t>(), matrices);  // tied: token_embd is the output matrix
+
+  josi::test::write_text(work() / "eval.jsonl", josi::test::dozen_interpreter_examples());
+  r = run_josi({"eval", "--model", gguf("Q8_0").string(), "--data", (work() / "eval.jsonl").string(), "--mode",
+                "interpreter", "--limit", "2", "--compare", gguf("f16").string(), "--json", "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto eval = josi::json::parse(r.out, "eval");
+  EXPECT_EQ(eval["examples"], 2) << r.out;
+  EXPECT_GT(eval["eval_loss"].get<double>(), 0);
+
+  r = run_josi({"gguf", "info", gguf("Q4_K_M").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto info = josi::json::parse(r.out, "gguf info");
+  EXPECT_EQ(info["metadata"]["general.architecture"]["value"], "qwen3");
+  EXPECT_EQ(info["metadata"]["qwen3.attention.key_length"]["value"], 128);
+}
+
+// A coach on one Qwen3 file serving both roles: the prefix kept in a cache
+// file is reused by the next run, which gives the same turns.
+TEST_F(Qwen3, ChatReusesAPrefixCacheFileWithTheSameTurns) {
+  const std::string line = josi::test::read_text(josi::test::source_dir() / "data" / "samples" / "chat.jsonl");
+  auto turn = josi::json::parse(line.substr(0, line.find('\n')), "chat.jsonl");
+  turn["options"] = {{"seed", 4}, {"max_tokens", 24}};
+  const auto cache = work() / "cache";
+  std::string outputs[2];
+  for (int run = 0; run < 2; ++run) {
+    auto r = run_josi({"chat", "--interpreter", gguf("Q4_K_M").string(), "--cache-dir", cache.string(), "--jsonl", "--threads",
+                       "2"},
+                      turn.dump() + "\n");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string source = run == 0 ? "evaluated" : "cache file";
+    EXPECT_NE(r.err.find("interpreter prefix"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(", " + source), std::string::npos) << r.err;
+    auto out = josi::json::parse(r.out, "chat");
+    EXPECT_TRUE(out["interpreter"]["valid"].get<bool>()) << r.out;  // the constraint on a Qwen3 vocabulary
+    out.erase("timings_ms");
+    outputs[run] = out.dump();
+  }
+  EXPECT_EQ(outputs[1], outputs[0]);
 }

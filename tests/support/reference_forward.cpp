@@ -150,6 +150,18 @@ std::vector<float> all_logits(const fs::path& model_path, const std::vector<int3
   return {logits.begin(), logits.end()};
 }
 
+std::vector<float> one_by_one_logits(const fs::path& model_path, const std::vector<int32_t>& tokens) {
+  infer::Model model(model_path);
+  base::ThreadPool pool(2);
+  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()));
+  std::vector<float> out;
+  for (const int32_t token : tokens) {
+    const auto logits = context.eval(std::span<const int32_t>(&token, 1));
+    out.insert(out.end(), logits.begin(), logits.end());
+  }
+  return out;
+}
+
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double diff = 0, scale = 0;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -40,6 +40,11 @@ class ReferenceForward {
 std::vector<float> all_logits(const std::filesystem::path& model_path, const std::vector<int32_t>& tokens,
                               size_t threads = 2, const std::filesystem::path& adapter_path = {});
 
+// The logits of each token evaluated alone, one after another: compared
+// with all_logits of the same tokens, a batch's rows must equal them bit
+// for bit.
+std::vector<float> one_by_one_logits(const std::filesystem::path& model_path, const std::vector<int32_t>& tokens);
+
 // max |a - b| / max |b|
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b);
 

@@ -143,8 +143,8 @@ void rewrite_gguf(const std::filesystem::path& in, const std::filesystem::path& 
 
 void write_random_adapter(const std::filesystem::path& base, const std::filesystem::path& dir, uint32_t seed) {
   const auto c = formats::read_model_config(base);
-  const int64_t h = c.hidden_size, ff = c.intermediate_size, q = c.num_attention_heads * c.head_dim,
-                kv = c.num_key_value_heads * c.head_dim, r = 8;
+  const int64_t h = c.hidden_size, ff = c.intermediate_size, q = c.num_attention_heads * c.head_dim(),
+                kv = c.num_key_value_heads * c.head_dim(), r = 8;
   struct Module {
     const char* name;
     int64_t in, out;

@@ -84,7 +84,7 @@ TEST(HfConfig, ReadsQwen25) {
   EXPECT_EQ(c.num_hidden_layers, 28);
   EXPECT_EQ(c.num_attention_heads, 12);
   EXPECT_EQ(c.num_key_value_heads, 2);
-  EXPECT_EQ(c.head_dim, 128);
+  EXPECT_EQ(c.head_dim(), 128);
   EXPECT_EQ(c.max_position_embeddings, 32768);
   EXPECT_EQ(c.vocab_size, 151936);
   EXPECT_EQ(c.rope_theta, 1e6);

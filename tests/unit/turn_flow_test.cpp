@@ -29,7 +29,7 @@ struct ScriptedRole {
       user_turn = josi::coach::build_prompt(request).user;
       requests.push_back(std::move(request));
       RoleRun run;
-      run.raw = text;
+      run.set_output(text);
       if (on_text) on_text(text);
       return run;
     };
