@@ -1,6 +1,9 @@
 #pragma once
-// ChatML, the chat format of Qwen2.5 instruct models:
+// ChatML, the chat format of Qwen2.5 and Qwen3 instruct models:
 //   <|im_start|>role\ncontent<|im_end|>\n ... [<|im_start|>assistant\n]
+// with no default system prompt, and Qwen3's rule for earlier assistant
+// turns: their think block is not rendered (the generation prompt never
+// opens one; a trailing assistant turn is rendered as written).
 // Rendering as text (for display and for the prompt builder) and encoding to
 // ids, where the markers are control tokens and the contents never are.
 #include <string>

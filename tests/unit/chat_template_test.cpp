@@ -70,6 +70,24 @@ TEST(ChatTemplate, RendersChatMl) {
   EXPECT_EQ(josi::text::render_chatml({}, false), "");
 }
 
+// Qwen3's template drops the think block of an assistant turn the
+// conversation has moved past; the others stay as written.
+TEST(ChatTemplate, AnEarlierAssistantTurnLosesItsThinkBlock) {
+  const std::vector<ChatMessage> messages = {{"user", "U1"},
+                                             {"assistant", "<think>\nplan\n</think>\n\nA1"},
+                                             {"user", "U2"},
+                                             {"assistant", "no tag </thin k>"},
+                                             {"user", "U3"}};
+  EXPECT_EQ(josi::text::render_chatml(messages, true),
+            "<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nU2<|im_end|>\n"
+            "<|im_start|>assistant\nno tag </thin k><|im_end|>\n<|im_start|>user\nU3<|im_end|>\n<|im_start|>assistant\n");
+  const std::vector<ChatMessage> last = {{"user", "U1"}, {"assistant", "<think>x</think>A1"}};
+  EXPECT_EQ(josi::text::render_chatml(last, false),
+            "<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\n<think>x</think>A1<|im_end|>\n");
+  const Tokenizer t = chat_tokenizer();
+  EXPECT_EQ(josi::text::encode_chatml(t, messages, true), t.encode(josi::text::render_chatml(messages, true), true));
+}
+
 TEST(ChatTemplate, EncodingEqualsEncodingTheRenderedText) {
   const Tokenizer t = chat_tokenizer();
   // Contents that begin or end with line breaks and spaces are where a naive
