@@ -372,7 +372,11 @@ void group_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
   for (int j = 0; j < T; ++j) x[j] = q8_token(a, t + j);
   __m512 acc[T];
   for (auto& v : acc) v = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) Kernel::template block<T>(blocks[b], x, b, acc);
+  for (int64_t b = 0; b < nb; ++b) {
+    const char* ahead = reinterpret_cast<const char*>(blocks + b) + kPrefetchBytes;  // tiling.hpp
+    for (size_t line = 0; line < sizeof(typename Kernel::Block); line += 64) _mm_prefetch(ahead + line, _MM_HINT_T0);
+    Kernel::template block<T>(blocks[b], x, b, acc);
+  }
   if (a.term) add_low_rank_panel(*a.term, group_row, t, acc);
   for (int j = 0; j < T; ++j) _mm512_storeu_ps(a.y + (t + j) * a.ldy + group_row, acc[j]);
 }

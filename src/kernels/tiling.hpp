@@ -17,10 +17,21 @@ namespace {
 // Rows of a group share the L2 cache while every token tile passes over them.
 constexpr int64_t kGroupBytes = 256 * 1024;
 
+// How far ahead of the weights being read a tile asks for them: the
+// hardware prefetcher alone leaves each core ~20% short of its streaming
+// bandwidth while the tile computes (measured on the 16-row groups).
+constexpr int64_t kPrefetchBytes = 4096;
+
 template <class Kernel, int R, int T>
 void row_tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
   int64_t r = r0;
-  for (; r + R <= r1; r += R) Kernel::template tile<R, T>(a, r, t);
+  for (; r + R <= r1; r += R) {
+    if constexpr (T == 1) {  // one token: a stream through the rows
+      const uint8_t* ahead = a.w + r * static_cast<int64_t>(a.row_bytes) + kPrefetchBytes;
+      for (int64_t line = 0; line < R * static_cast<int64_t>(a.row_bytes); line += 64) __builtin_prefetch(ahead + line);
+    }
+    Kernel::template tile<R, T>(a, r, t);
+  }
   for (; r < r1; ++r) Kernel::template tile<1, T>(a, r, t);
 }
 
