@@ -1,10 +1,11 @@
-// josi data validate FILE... [--mode interpreter|explainer] [--json]
+// josi data validate FILE... [--mode interpreter|explainer|unified] [--tokenizer F|MODEL.gguf] [--max_seq_length N] [--json]
 #include <iostream>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "data/validate.hpp"
+#include "text/tokenizer.hpp"
 #include "json/python_dumps.hpp"
 
 namespace josi::cli {
@@ -19,20 +20,40 @@ void print_lengths(const char* what, const data::LengthStats& s) {
             << s.p95 << ", max " << s.max << "\n";
 }
 
-void print_report(const data::DatasetReport& r) {
-  std::cout << r.file << ": " << r.lines << " lines, mode " << data::mode_name(r.mode) << ", " << r.examples
-            << " valid examples, " << r.problems.size() << " problems\n";
-  for (const auto& [kind, n] : r.problem_counts) {
+// Each kind with its count and its first line numbers.
+void print_kinds(const std::map<std::string, size_t>& counts, const std::vector<data::DatasetProblem>& list) {
+  for (const auto& [kind, n] : counts) {
     std::cout << "  " << kind << ": " << n << " (lines";
     size_t listed = 0;
-    for (const auto& p : r.problems)
+    for (const auto& p : list)
       if (p.kind == kind && listed++ < kShownProblems) std::cout << " " << p.line;
     std::cout << (n > kShownProblems ? " ...)" : ")") << "\n";
   }
+}
+
+void print_report(const data::DatasetReport& r) {
+  std::cout << r.file << ": " << r.lines << " rows (" << r.multi_turn_rows << " conversations), "
+            << r.unrolled_examples << " examples after unrolling, mode " << data::mode_name(r.mode) << ", "
+            << r.examples << " valid examples, " << r.problems.size() << " problems, " << r.warnings.size()
+            << " warnings\n";
+  std::cout << "  rows by messages:";
+  for (const auto& [n, rows] : r.rows_by_messages) std::cout << " " << n << "=" << rows;
+  std::cout << "\n  system prompt: interpreter " << r.rows_with_interpreter_prompt << " (request targets "
+            << r.request_targets_under_interpreter_prompt << ", coach answers " << r.coach_answers_under_interpreter_prompt
+            << " rows), other " << r.rows_with_other_prompt << ", none " << r.rows_without_system_prompt << "\n";
+  std::cout << "  [KNOWLEDGE]: " << r.rows_with_knowledge << " rows, " << r.knowledge_blocks.selector << " selector and "
+            << r.knowledge_blocks.total - r.knowledge_blocks.selector << " hint blocks, " << r.rows_with_two_knowledge_blocks
+            << " rows with two in one turn\n";
+  if (r.length_checked) std::cout << "  over the length limit: " << r.over_length_examples << " examples\n";
+  print_kinds(r.problem_counts, r.problems);
   size_t shown = 0;
   for (const auto& p : r.problems) {
     if (shown++ == kShownProblems) break;
     std::cout << "  line " << p.line << ": " << p.kind << ": " << p.detail << "\n";
+  }
+  if (!r.warnings.empty()) {
+    std::cout << "  warnings (where the data cannot match what the app sends):\n";
+    print_kinds(r.warning_counts, r.warnings);
   }
   if (!r.actions.empty()) {
     std::cout << "  actions:";
@@ -48,24 +69,33 @@ void print_report(const data::DatasetReport& r) {
 void register_data(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Dataset tools");
   data->require_subcommand(1);
-  auto* validate = data->add_subcommand("validate", "Check JSONL training data: structure, single-turn rule, targets");
+  auto* validate = data->add_subcommand(
+      "validate", "Check JSONL training data: structure, conversations unrolled, targets, where it differs from the app");
   struct Options {
     std::vector<std::string> files;
-    std::string mode;
+    std::string mode, tokenizer;
+    int64_t max_seq_length = 4096;
     bool json = false;
   };
   auto opts = std::make_shared<Options>();
   validate->add_option("files", opts->files, "JSONL files")->required()->check(CLI::ExistingFile);
-  validate->add_option(flag("mode"), opts->mode, "interpreter or explainer (default: guessed per file)")
-      ->check(CLI::IsMember({"interpreter", "explainer"}));
+  validate->add_option(flag("mode"), opts->mode, "interpreter, explainer or unified (default: guessed per file)")
+      ->check(CLI::IsMember({"interpreter", "explainer", "unified"}));
+  validate->add_option(flag("tokenizer"), opts->tokenizer,
+                       "tokenizer.json or a model .gguf: count the examples of --max_seq_length tokens or more")
+      ->check(CLI::ExistingPath);
+  validate->add_option(flag("max_seq_length"), opts->max_seq_length, "The training length limit, with --tokenizer")
+      ->capture_default_str();
   validate->add_flag(flag("json"), opts->json, "Print one JSON report per file instead of text");
   validate->callback([opts] {
     std::optional<data::DatasetMode> mode;
-    if (!opts->mode.empty())
-      mode = opts->mode == "interpreter" ? data::DatasetMode::interpreter : data::DatasetMode::explainer;
+    if (!opts->mode.empty()) mode = data::dataset_mode_from_name(opts->mode);
+    std::optional<text::Tokenizer> tokenizer;
+    if (!opts->tokenizer.empty()) tokenizer.emplace(text::Tokenizer::load(opts->tokenizer));
+    const data::LengthCheck length{tokenizer ? &*tokenizer : nullptr, opts->max_seq_length};
     bool clean = true;
     for (const auto& file : opts->files) {
-      auto report = data::validate_dataset(file, mode);
+      auto report = data::validate_dataset(file, mode, length);
       clean = clean && report.clean();
       if (opts->json)
         std::cout << json::python_dumps(data::to_json(report)) << "\n";

@@ -33,11 +33,14 @@ void register_train(CLI::App& app) {
                           "recipe: r 32, alpha 64, lr 2e-5 / 1e-5, batch 1 x 16, 3 epochs, 4096 tokens); flags override")
               ->check(CLI::IsMember(train::recipe_names()))
               ->capture_default_str());
-  setting(cmd->add_option(flag("mode"), *mode, "interpreter or explainer")->check(CLI::IsMember({"interpreter", "explainer"})));
+  setting(cmd->add_option(flag("mode"), *mode, "interpreter, explainer, or unified (both roles in one run, each row's system prompt saying which)")
+              ->check(CLI::IsMember({"interpreter", "explainer", "unified"})));
   setting(cmd->add_option(flag("train_data"), *train_data,
-                          "Training JSONL (default: data/train_interpreter.jsonl, or data/train_explainer_sequential.jsonl)"));
+                          "Training JSONL (default: data/train_interpreter.jsonl, data/train_explainer_sequential.jsonl or "
+                          "data/train_v7_unified.jsonl)"));
   setting(cmd->add_option(flag("val_data"), *val_data,
-                          "Validation JSONL (default: data/val_interpreter.jsonl, or data/val_explainer_sequential.jsonl)"));
+                          "Validation JSONL (default: data/val_interpreter.jsonl, data/val_explainer_sequential.jsonl or "
+                          "data/val_v7_unified.jsonl)"));
   setting(cmd->add_option(flag("output_dir"), *output_dir,
                           "Run directory (default: models/josi-v5-qwen25-<mode>-<timestamp>, or josi-v7-qwen3-<size>-...)"));
   setting(cmd->add_option(flag("base_model"), *base_model,
@@ -73,7 +76,7 @@ void register_train(CLI::App& app) {
                       ExitCode::usage);
       request = train::resume_request(*resume, cmd->count("--device") ? *device : "");
     } else {
-      if (mode->empty()) throw Error("train: --mode is required (interpreter or explainer)", ExitCode::usage);
+      if (mode->empty()) throw Error("train: --mode is required (interpreter, explainer or unified)", ExitCode::usage);
       // The recipe's settings, but for those given on the command line.
       const train::TrainOptions r = train::recipe(*recipe);
       o->recipe = r.recipe;
@@ -87,7 +90,7 @@ void register_train(CLI::App& app) {
       if (!given("lora_alpha")) o->lora.lora_alpha = r.lora.lora_alpha;
       if (!given("lora_dropout")) o->lora.lora_dropout = r.lora.lora_dropout;
       if (!given("early_stopping_patience")) o->early_stopping_patience = r.early_stopping_patience;
-      o->mode = train::dataset_mode_from_name(*mode);
+      o->mode = data::dataset_mode_from_name(*mode);
       o->train_data = *train_data;
       o->val_data = *val_data;
       o->output_dir = *output_dir;

@@ -8,6 +8,18 @@ bool ChatExample::is_single_turn() const {
   return assistants == 1 && !messages.empty() && messages.back().role == "assistant" && first("user") != nullptr;
 }
 
+std::vector<TurnExample> unroll(const ChatExample& row) {
+  std::vector<TurnExample> out;
+  std::vector<Message> context;
+  // Every message before an assistant turn is its prompt, in order: the
+  // leading system run, users, earlier answers and later system messages.
+  for (const auto& m : row.messages) {
+    if (m.role == "assistant") out.push_back({context, m.content});
+    context.push_back(m);
+  }
+  return out;
+}
+
 const Message* ChatExample::first(std::string_view role) const {
   for (const auto& m : messages)
     if (m.role == role) return &m;

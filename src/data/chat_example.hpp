@@ -1,7 +1,7 @@
 #pragma once
-// A training example: {"messages": [{"role": ..., "content": ...}, ...]}.
-// Training uses single-turn examples: exactly one assistant message, last,
-// after at least one user message.
+// A training row: {"messages": [{"role": ..., "content": ...}, ...]}, one
+// exchange or a whole conversation, and the examples training takes from
+// it: one per assistant turn (unroll()).
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +31,19 @@ struct ChatExample {
 std::optional<ChatExample> chat_example_from_json(const json::Json& value, size_t line, std::string& problem);
 
 json::Json to_json(const ChatExample& example);
+
+// What one assistant turn is trained on: every message before it, and it.
+struct TurnExample {
+  std::vector<Message> prompt;
+  std::string target;
+};
+
+// A row's examples, as the users' trainer unrolls conversations: with no
+// assistant message, none; with exactly one, last, one (prompt: every
+// message before it); otherwise the leading system messages, then for each
+// assistant turn an example whose prompt is everything before it (earlier
+// answers are context, not loss), messages after the last answer dropped.
+// No system prompt is added to a row without one.
+std::vector<TurnExample> unroll(const ChatExample& row);
 
 }  // namespace josi::data

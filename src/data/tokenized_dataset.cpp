@@ -40,40 +40,41 @@ TokenizedDataset tokenize_dataset(const std::filesystem::path& path, DatasetMode
   for (const auto& record : read_jsonl_strict(path)) {
     ++counts.lines;
     std::string problem;
-    auto example = chat_example_from_json(record.value, record.line, problem);
-    if (example && !example->is_single_turn()) problem = "not a single-turn example (exactly one assistant turn, last)";
-    if (!example || !problem.empty()) {
-      ++counts.not_single_turn;
+    const auto row = chat_example_from_json(record.value, record.line, problem);
+    const auto turns = row ? unroll(*row) : std::vector<TurnExample>{};
+    if (row && turns.empty()) problem = "no assistant turn";
+    if (turns.empty()) {
+      ++counts.unusable_rows;
       skip(record.line, problem);
       continue;
     }
-    std::vector<text::ChatMessage> prompt;
-    for (size_t i = 0; i + 1 < example->messages.size(); ++i)
-      prompt.push_back({example->messages[i].role, example->messages[i].content});
-    const std::string& target = example->messages.back().content;
-
-    TokenizedExample tokenized;
-    tokenized.line = record.line;
-    tokenized.prompt = prompt;
-    tokenized.target = target;
-    tokenized.ids = text::encode_chatml(tokenizer, prompt, /*add_generation_prompt=*/true);
-    tokenized.prompt_tokens = static_cast<int64_t>(tokenized.ids.size());
-    if (max_seq_length - tokenized.prompt_tokens <= kMinCompletionRoom) {
-      ++counts.prompt_too_long;
-      skip(record.line, "prompt of " + std::to_string(tokenized.prompt_tokens) + " tokens leaves no room in " +
-                            std::to_string(max_seq_length));
-      continue;
+    counts.examples += turns.size();
+    for (size_t turn = 0; turn < turns.size(); ++turn) {
+      const auto& [messages, target] = turns[turn];
+      TokenizedExample tokenized;
+      tokenized.line = record.line;
+      tokenized.turn = turn;
+      for (const auto& m : messages) tokenized.prompt.push_back({m.role, m.content});
+      tokenized.target = target;
+      tokenized.ids = text::encode_chatml(tokenizer, tokenized.prompt, /*add_generation_prompt=*/true);
+      tokenized.prompt_tokens = static_cast<int64_t>(tokenized.ids.size());
+      if (max_seq_length - tokenized.prompt_tokens <= kMinCompletionRoom) {
+        ++counts.prompt_too_long;
+        skip(record.line, "prompt of " + std::to_string(tokenized.prompt_tokens) + " tokens leaves no room in " +
+                              std::to_string(max_seq_length));
+        continue;
+      }
+      std::vector<int32_t> completion = tokenizer.encode(target);
+      completion.push_back(*im_end);
+      const int64_t room = max_seq_length - tokenized.prompt_tokens;
+      if (static_cast<int64_t>(completion.size()) > room) {
+        completion.resize(static_cast<size_t>(room));
+        ++counts.truncated;
+      }
+      tokenized.ids.insert(tokenized.ids.end(), completion.begin(), completion.end());
+      counts.request_targets += is_request(target);
+      out.examples.push_back(std::move(tokenized));
     }
-    std::vector<int32_t> completion = tokenizer.encode(target);
-    completion.push_back(*im_end);
-    const int64_t room = max_seq_length - tokenized.prompt_tokens;
-    if (static_cast<int64_t>(completion.size()) > room) {
-      completion.resize(static_cast<size_t>(room));
-      ++counts.truncated;
-    }
-    tokenized.ids.insert(tokenized.ids.end(), completion.begin(), completion.end());
-    counts.request_targets += is_request(target);
-    out.examples.push_back(std::move(tokenized));
   }
   counts.used = out.examples.size();
 
@@ -91,9 +92,11 @@ TokenizedDataset tokenize_dataset(const std::filesystem::path& path, DatasetMode
 }
 
 std::string describe(const DatasetCounts& counts) {
-  std::string text = std::to_string(counts.used) + " of " + std::to_string(counts.lines) + " examples used";
+  std::string text = std::to_string(counts.used) + " of " + std::to_string(counts.examples) + " examples used";
+  if (counts.examples != counts.lines - counts.unusable_rows)
+    text += " (from " + std::to_string(counts.lines - counts.unusable_rows) + " rows)";
   if (counts.truncated) text += ", " + std::to_string(counts.truncated) + " truncated";
-  if (counts.not_single_turn) text += ", " + std::to_string(counts.not_single_turn) + " skipped (not single-turn)";
+  if (counts.unusable_rows) text += ", " + std::to_string(counts.unusable_rows) + " rows skipped (malformed or no answer)";
   if (counts.prompt_too_long) text += ", " + std::to_string(counts.prompt_too_long) + " skipped (prompt too long)";
   return text;
 }

@@ -1,12 +1,12 @@
 #pragma once
 // Chat examples as token ids, the way training and evaluation score them:
-// the ChatML prompt (system and user turns, then "<|im_start|>assistant\n")
-// built by the project's chat template and tokenizer, followed by the
-// completion (the assistant text plus <|im_end|>), which alone carries the
-// loss. The seed's rules: only single-turn examples; an example longer than
-// the maximum length keeps its prompt and loses the end of its completion,
-// unless the prompt leaves 10 tokens or fewer, in which case it is dropped.
-// Every skip is counted.
+// each row unrolled into one example per assistant turn (data::unroll), the
+// prompt (every earlier message, then "<|im_start|>assistant\n") built by
+// the project's chat template and tokenizer, followed by the completion
+// (the assistant text plus <|im_end|>), which alone carries the loss. An
+// example longer than the maximum length keeps its prompt and loses the end
+// of its completion, unless the prompt leaves 10 tokens or fewer, in which
+// case it is dropped. Every skip is counted.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -20,6 +20,7 @@ namespace josi::data {
 
 struct TokenizedExample {
   size_t line = 0;
+  size_t turn = 0;                        // which assistant turn of its row (0: the first)
   std::vector<text::ChatMessage> prompt;  // the turns before the answer
   std::string target;                     // the assistant's answer
   std::vector<int32_t> ids;  // prompt, then completion
@@ -28,9 +29,10 @@ struct TokenizedExample {
 };
 
 struct DatasetCounts {
-  size_t lines = 0;                // non-blank lines
+  size_t lines = 0;                // non-blank lines: rows
+  size_t examples = 0;             // assistant turns of the usable rows
   size_t used = 0;                 // examples kept
-  size_t not_single_turn = 0;      // malformed, or not exactly one final assistant turn
+  size_t unusable_rows = 0;        // malformed, or without an assistant turn
   size_t prompt_too_long = 0;      // the prompt leaves <= 10 tokens of the maximum length
   size_t truncated = 0;            // completion cut to fit
   size_t request_targets = 0;      // targets that are a JSON object with an "action" (interpreter data)
@@ -46,12 +48,12 @@ struct TokenizedDataset {
 
 // Reads and tokenizes `path`. Throws josi::Error naming the file when it
 // cannot be read, has a line that is not JSON, has no usable example, or its
-// targets do not fit `mode` (interpreter data is GATCRequest JSON, explainer
-// data plain text).
+// targets do not fit `mode` (interpreter data is mostly GATCRequest JSON,
+// explainer data plain text; unified data may be either).
 TokenizedDataset tokenize_dataset(const std::filesystem::path& path, DatasetMode mode,
                                   const text::Tokenizer& tokenizer, int64_t max_seq_length);
 
-// One line: "1450 examples (3 truncated, 2 skipped: ...)".
+// One line: "323 of 323 examples used (from 272 rows), 3 truncated, ...".
 std::string describe(const DatasetCounts& counts);
 
 }  // namespace josi::data

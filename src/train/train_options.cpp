@@ -61,12 +61,6 @@ void require(bool ok, const std::string& message) {
 
 }  // namespace
 
-data::DatasetMode dataset_mode_from_name(const std::string& name) {
-  if (name == "interpreter") return data::DatasetMode::interpreter;
-  if (name == "explainer") return data::DatasetMode::explainer;
-  throw Error("--mode " + name + ": expected interpreter or explainer", ExitCode::usage);
-}
-
 TrainOptions recipe(const std::string& name) {
   TrainOptions o;
   o.recipe = name;
@@ -91,9 +85,11 @@ std::vector<std::string> recipe_names() { return {"v5", "qwen3-4b", "qwen3-8b"};
 
 void complete_defaults(TrainOptions& options) {
   if (options.timestamp.empty()) options.timestamp = now_stamp();
-  const bool interpreter = options.mode == data::DatasetMode::interpreter;
-  // The seed trains the explainer on the sequential data (prepare-sequential's output).
-  const std::string data_name = interpreter ? "interpreter" : "explainer_sequential";
+  // The seed trains the explainer on the sequential data (prepare-sequential's
+  // output); the users' unified runs on both roles' v7 split.
+  const std::string data_name = options.mode == data::DatasetMode::interpreter ? "interpreter"
+                                : options.mode == data::DatasetMode::explainer ? "explainer_sequential"
+                                                                               : "v7_unified";
   if (options.train_data.empty()) options.train_data = "data/train_" + data_name + ".jsonl";
   if (options.val_data.empty()) options.val_data = "data/val_" + data_name + ".jsonl";
   // The users' run names: josi-v5-qwen25-<mode>-..., josi-v7-qwen3-<size>-<mode>-...
@@ -163,8 +159,9 @@ TrainOptions train_options_from_json(const json::Json& value, const std::string&
   TrainOptions o;
   if (value.contains("recipe")) o.recipe = r.text("recipe");  // runs from before recipes were v5
   const std::string mode = r.text("mode");
-  if (mode != "interpreter" && mode != "explainer") throw Error(what + ": key \"mode\": expected interpreter or explainer");
-  o.mode = dataset_mode_from_name(mode);
+  if (mode != "interpreter" && mode != "explainer" && mode != "unified")
+    throw Error(what + ": key \"mode\": expected interpreter, explainer or unified");
+  o.mode = data::dataset_mode_from_name(mode);
   o.base_model = r.text("base_model");
   o.train_data = r.text("train_data");
   o.val_data = r.text("val_data");

@@ -69,6 +69,5 @@ json::Json to_json(const TrainOptions& options);
 // Reads the settings back from a training_config.json; throws naming `what`.
 TrainOptions train_options_from_json(const json::Json& value, const std::string& what);
 
-data::DatasetMode dataset_mode_from_name(const std::string& name);  // throws usage error
 
 }  // namespace josi::train

@@ -228,7 +228,7 @@ TrainResult train(const TrainRequest& request, std::ostream& out) {
     config["val_examples"] = val_set.examples.size();
     config["train_tokens"] = train_set.tokens();
     config["truncated_examples"] = train_set.counts.truncated;
-    config["skipped_examples"] = train_set.counts.not_single_turn + train_set.counts.prompt_too_long;
+    config["skipped_examples"] = train_set.counts.unusable_rows + train_set.counts.prompt_too_long;
     config["total_steps"] = schedule.total_steps;
     config["warmup_steps"] = lr_schedule.warmup_steps();
     config["eval_steps"] = schedule.eval_steps;

@@ -6,15 +6,10 @@
 // any long work.
 #include <gtest/gtest.h>
 
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "formats/peft_adapter.hpp"
 #include "formats/safetensors.hpp"
@@ -231,54 +226,7 @@ TEST_F(TrainCli, ARunWritesTheSeedsOutputs) {
 TEST_F(TrainCli, AKilledRunResumesToTheSameMetricsAndAdapter) {
   const fs::path& d = dir_->path();
   const std::vector<std::string> settings = {"--max_steps", "9", "--batch_size", "2", "--grad_accum", "2", "--lr", "2e-3"};
-  auto r = run_josi(concat(concat(concat({"train"}, common_flags(d)), settings), {"--output_dir", (d / "whole").string()}));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-
-  // The same run, killed once its fourth checkpoint is on disk.
-  std::vector<std::string> args = concat(concat({"train"}, concat(common_flags(d), settings)), {"--output_dir", (d / "cut").string()});
-  std::vector<char*> argv = {const_cast<char*>(JOSI_BINARY)};
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (freopen("/dev/null", "w", stdout) == nullptr || freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
-    execv(JOSI_BINARY, argv.data());
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(d / "cut" / "checkpoint-4" / "trainer_state.json") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
-  EXPECT_FALSE(fs::exists(d / "cut" / "training_metrics.json"));
-
-  r = run_josi({"train", "--resume", (d / "cut").string(), "--lr", "1e-3"});
-  EXPECT_EQ(r.exit_code, 2);  // the saved settings cannot change
-  EXPECT_NE(r.err.find("--resume continues a run with its saved settings"), std::string::npos) << r.err;
-  r = run_josi({"train", "--resume", (d / "cut").string(), "--no_wandb"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("resuming from"), std::string::npos) << r.out;
-
-  const auto whole = read_jsonl(d / "whole" / "metrics.jsonl");
-  const auto cut = read_jsonl(d / "cut" / "metrics.jsonl");
-  ASSERT_EQ(whole.size(), cut.size());
-  for (size_t i = 0; i < whole.size(); ++i) {
-    for (const char* key : {"step", "loss", "learning_rate", "grad_norm", "tokens", "eval_loss", "eval_token_accuracy"}) {
-      ASSERT_EQ(whole[i].contains(key), cut[i].contains(key)) << i << " " << key;
-      if (whole[i].contains(key)) {
-        EXPECT_EQ(whole[i][key], cut[i][key]) << "line " << i << " " << key;
-      }
-    }
-  }
-  EXPECT_EQ(read_text(d / "whole" / "lora_weights" / "adapter_model.safetensors"),
-            read_text(d / "cut" / "lora_weights" / "adapter_model.safetensors"));
-  const Json a = josi::json::parse(read_text(d / "whole" / "training_metrics.json"), "whole");
-  const Json b = josi::json::parse(read_text(d / "cut" / "training_metrics.json"), "cut");
-  for (const char* key : {"train_loss", "best_eval_loss", "total_steps", "epochs_completed", "best_checkpoint"})
-    EXPECT_EQ(a[key], b[key]) << key;
+  josi::test::expect_killed_run_resumes(concat(concat({"train"}, common_flags(d)), settings), d / "resume", 4);
 }
 
 TEST_F(TrainCli, BadInputStopsBeforeAnyLongWork) {

@@ -126,3 +126,32 @@ TEST(Qwen3Pipeline, InitTrainMergeExportQuantizeSanityChat) {
     EXPECT_EQ(out["explainer"]["raw"].get<std::string>().find("<think>"), 0u);  // the raw text keeps what was written
   }
 }
+
+// Both roles in one run, on a slice of the users' v7 split: conversations
+// unrolled, rows with and without a system prompt; killed and resumed, the
+// run ends as an uninterrupted one.
+TEST(Qwen3Pipeline, AUnifiedRunOnTheUsersV7DataResumesExactly) {
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  TempDir dir;
+  const fs::path d = dir.path();
+  auto r = run_josi({"init-base", "--preset", "qwen3-tiny", "--tokenizer", josi::test::qwen_tokenizer_json().string(), "--out",
+                     (d / "base").string(), "--seed", "6", "--dtype", "f32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string v7 = read_text(josi::test::shared_dir() / "reference" / "mivalta-v7" / "data" / "val_v7_unified.jsonl");
+  std::string train, val;
+  size_t line = 0;
+  for (size_t start = 0, end; start < v7.size() && line < 30; start = end + 1, ++line) {
+    end = v7.find('\n', start);
+    (line < 24 ? train : val) += v7.substr(start, end - start + 1);
+  }
+  write_text(d / "train.jsonl", train);
+  write_text(d / "val.jsonl", val);
+  const std::vector<std::string> args = {"train", "--recipe", "qwen3-4b", "--mode", "unified", "--base_model",
+                                         (d / "base").string(), "--train_data", (d / "train.jsonl").string(),
+                                         "--val_data", (d / "val.jsonl").string(), "--device", "cpu", "--no_wandb",
+                                         "--max_seq_length", "2048", "--max_steps", "6", "--grad_accum", "2", "--lr", "1e-3"};
+  josi::test::expect_killed_run_resumes(args, d / "unified", 3);
+  const Json config = josi::json::parse(read_text(d / "unified" / "whole" / "training_config.json"), "training_config.json");
+  EXPECT_EQ(config["mode"], "unified");
+  EXPECT_GT(config["train_examples"].get<int>(), 24);  // the conversations among the rows give several each
+}

@@ -1,13 +1,18 @@
 #include "support/test_support.hpp"
 
 #include <cstdlib>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
 
 #include "formats/gguf.hpp"
 #include "formats/hf_config.hpp"
@@ -171,6 +176,78 @@ void write_random_adapter(const std::filesystem::path& base, const std::filesyst
   config.lora_alpha = 16;
   config.base_model_name_or_path = base.string();
   formats::write_peft_adapter(dir, config, tensors);
+}
+
+namespace {
+
+std::vector<json::Json> read_json_lines(const std::filesystem::path& path) {
+  std::vector<json::Json> lines;
+  const std::string text = read_text(path);
+  for (size_t start = 0, end; start < text.size(); start = end + 1) {
+    end = text.find('\n', start);
+    lines.push_back(json::parse(text.substr(start, end - start), path.string()));
+  }
+  return lines;
+}
+
+}  // namespace
+
+void expect_killed_run_resumes(const std::vector<std::string>& train_args, const std::filesystem::path& dir,
+                               int kill_at) {
+  namespace fs = std::filesystem;
+  const auto with_output = [&](const fs::path& out) {
+    auto args = train_args;
+    args.insert(args.end(), {"--output_dir", out.string()});
+    return args;
+  };
+  auto r = run_josi(with_output(dir / "whole"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::vector<std::string> args = with_output(dir / "cut");
+  std::vector<char*> argv = {const_cast<char*>(JOSI_BINARY)};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (freopen("/dev/null", "w", stdout) == nullptr || freopen("/dev/null", "w", stderr) == nullptr) _exit(126);
+    execv(JOSI_BINARY, argv.data());
+    _exit(127);
+  }
+  const fs::path state = dir / "cut" / ("checkpoint-" + std::to_string(kill_at)) / "trainer_state.json";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(state) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  EXPECT_FALSE(fs::exists(dir / "cut" / "training_metrics.json"));
+
+  r = run_josi({"train", "--resume", (dir / "cut").string(), "--lr", "1e-3"});
+  EXPECT_EQ(r.exit_code, 2);  // the saved settings cannot change
+  EXPECT_NE(r.err.find("--resume continues a run with its saved settings"), std::string::npos) << r.err;
+  r = run_josi({"train", "--resume", (dir / "cut").string(), "--no_wandb"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming from"), std::string::npos) << r.out;
+
+  const auto whole = read_json_lines(dir / "whole" / "metrics.jsonl");
+  const auto cut = read_json_lines(dir / "cut" / "metrics.jsonl");
+  ASSERT_EQ(whole.size(), cut.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    for (const char* key : {"step", "loss", "learning_rate", "grad_norm", "tokens", "eval_loss", "eval_token_accuracy"}) {
+      ASSERT_EQ(whole[i].contains(key), cut[i].contains(key)) << i << " " << key;
+      if (whole[i].contains(key)) {
+        EXPECT_EQ(whole[i][key], cut[i][key]) << "line " << i << " " << key;
+      }
+    }
+  }
+  EXPECT_EQ(read_text(dir / "whole" / "lora_weights" / "adapter_model.safetensors"),
+            read_text(dir / "cut" / "lora_weights" / "adapter_model.safetensors"));
+  const auto a = json::parse(read_text(dir / "whole" / "training_metrics.json"), "whole");
+  const auto b = json::parse(read_text(dir / "cut" / "training_metrics.json"), "cut");
+  for (const char* key : {"train_loss", "best_eval_loss", "total_steps", "epochs_completed", "best_checkpoint"})
+    EXPECT_EQ(a[key], b[key]) << key;
 }
 
 }  // namespace josi::test

@@ -69,4 +69,11 @@ void write_text(const std::filesystem::path& path, const std::string& text);
 // the logits a lot): r 8 on the seven projections of every layer, alpha 16.
 void write_random_adapter(const std::filesystem::path& base, const std::filesystem::path& dir, uint32_t seed = 11);
 
+// `josi train ARGS...` twice, into DIR/whole and into DIR/cut, the second
+// killed once checkpoint-KILL_AT is on disk and then resumed: a resumed run
+// must refuse new settings, and end with the same metrics, adapter and
+// summary as the whole one.
+void expect_killed_run_resumes(const std::vector<std::string>& train_args, const std::filesystem::path& dir,
+                               int kill_at);
+
 }  // namespace josi::test

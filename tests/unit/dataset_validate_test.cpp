@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "base/error.hpp"
 #include "support/test_support.hpp"
+#include "text/tokenizer.hpp"
 
 using josi::data::DatasetMode;
 using josi::data::validate_dataset;
@@ -33,11 +36,45 @@ TEST(DatasetValidate, ReferenceSequentialExplainerChecksInterpreterBlocks) {
   EXPECT_TRUE(r.clean());
 }
 
-TEST(DatasetValidate, MultiTurnExamplesAreReported) {
+// Conversations are unrolled into one example per answer, as training takes them.
+TEST(DatasetValidate, ConversationsAreUnrolled) {
   auto r = validate_dataset(reference_data("gold_combined.jsonl"), DatasetMode::explainer);
   EXPECT_EQ(r.lines, 678u);
-  EXPECT_EQ(r.problem_counts.at("not_single_turn"), 80u);
-  EXPECT_EQ(r.problems.front().line, 444u);
+  EXPECT_EQ(r.multi_turn_rows, 80u);
+  EXPECT_EQ(r.unrolled_examples, 828u);  // 598 two-message rows, 10 of four, 70 of six
+  EXPECT_EQ(r.problem_counts.count("no_answer"), 0u);
+}
+
+// The users' v7 validation split: the counts their data holds, and where
+// it cannot match what the app sends.
+TEST(DatasetValidate, TheUsersV7UnifiedSplit) {
+  const auto tokenizer = josi::text::Tokenizer::load(josi::test::qwen_tokenizer_json());
+  auto r = validate_dataset(josi::test::shared_dir() / "reference" / "mivalta-v7" / "data" / "val_v7_unified.jsonl",
+                            std::nullopt, {&tokenizer, 4096});
+  EXPECT_EQ(r.mode, DatasetMode::unified);
+  EXPECT_EQ(r.lines, 272u);
+  EXPECT_EQ(r.unrolled_examples, 323u);
+  EXPECT_EQ(r.multi_turn_rows, 27u);
+  EXPECT_EQ(r.rows_by_messages, (std::map<size_t, size_t>{{2, 74}, {3, 171}, {4, 3}, {6, 24}}));
+  EXPECT_EQ(r.rows_without_system_prompt, 101u);
+  EXPECT_EQ(r.rows_with_interpreter_prompt, 131u);
+  EXPECT_EQ(r.request_targets_under_interpreter_prompt, 84u);
+  EXPECT_EQ(r.coach_answers_under_interpreter_prompt, 47u);
+  EXPECT_EQ(r.rows_with_other_prompt, 40u);
+  EXPECT_EQ(r.rows_with_knowledge, 111u);
+  EXPECT_EQ(r.knowledge_blocks.selector, 134u);
+  EXPECT_EQ(r.knowledge_blocks.total - r.knowledge_blocks.selector, 40u);  // one-line hints
+  EXPECT_EQ(r.rows_with_two_knowledge_blocks, 40u);
+  EXPECT_EQ(r.coach_rows_without_context, 101u);
+  EXPECT_EQ(r.coach_rows_without_interpreter, 101u);
+  EXPECT_TRUE(r.length_checked);
+  EXPECT_EQ(r.over_length_examples, 0u);
+  EXPECT_EQ(r.warning_counts.at("no_system_prompt"), 101u);
+  EXPECT_EQ(r.warnings.front().line, 1u);
+  const auto json = josi::data::to_json(r);
+  EXPECT_EQ(json["rows"], 272);
+  EXPECT_EQ(json["examples"], 323);
+  EXPECT_EQ(json["rows_without_system_prompt"], 101);
 }
 
 TEST(DatasetValidate, LegacyFormatIsReportedAsBadStructure) {
@@ -73,7 +110,7 @@ TEST(DatasetValidate, EveryProblemKindWithItsLine) {
   EXPECT_EQ(r.problems[1].line, 3u);
   EXPECT_EQ(r.problems[1].kind, "bad_structure");
   EXPECT_EQ(r.problems[2].line, 4u);
-  EXPECT_EQ(r.problems[2].kind, "not_single_turn");
+  EXPECT_EQ(r.problems[2].kind, "no_answer");
   EXPECT_EQ(r.problems[3].line, 6u);
   EXPECT_EQ(r.problems[3].kind, "target_not_json");
   EXPECT_EQ(r.problems[4].line, 7u);

@@ -95,18 +95,35 @@ TEST(TrainData, LongCompletionsAreTruncatedAndLongPromptsDropped) {
   EXPECT_NE(describe(data.counts).find("1 truncated"), std::string::npos);
 }
 
-TEST(TrainData, MultiTurnAndMalformedExamplesAreSkippedAndCounted) {
+// A conversation gives one example per assistant turn, the earlier turns
+// its prompt; rows without an answer, and malformed ones, are counted.
+TEST(TrainData, ConversationsAreUnrolledAndMalformedRowsCounted) {
   TempDir dir;
   std::string text = example("one", kRequest);
-  text += R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}]})"
+  text += R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}, {"role": "assistant", "content": "d"}, {"role": "user", "content": "e"}]})"
           "\n";
   text += R"({"messages": [{"role": "user", "content": "no answer"}]})" "\n";
   text += R"({"text": "not a chat"})" "\n";
   write_text(dir / "d.jsonl", text);
-  auto data = tokenize_dataset(dir / "d.jsonl", DatasetMode::interpreter, tokenizer(), 2048);
-  EXPECT_EQ(data.counts.used, 1u);
-  EXPECT_EQ(data.counts.not_single_turn, 3u);
-  EXPECT_EQ(data.counts.first_skipped.size(), 3u);
+  auto data = tokenize_dataset(dir / "d.jsonl", DatasetMode::unified, tokenizer(), 2048);
+  EXPECT_EQ(data.counts.lines, 4u);
+  EXPECT_EQ(data.counts.examples, 3u);
+  EXPECT_EQ(data.counts.used, 3u);
+  EXPECT_EQ(data.counts.unusable_rows, 2u);
+  EXPECT_EQ(data.counts.first_skipped.size(), 2u);
+  EXPECT_EQ(describe(data.counts), "3 of 3 examples used (from 2 rows), 2 rows skipped (malformed or no answer)");
+  const auto& second = data.examples[2];  // the conversation's second answer
+  EXPECT_EQ(second.line, 2u);
+  EXPECT_EQ(second.turn, 1u);
+  EXPECT_EQ(second.target, "d");
+  ASSERT_EQ(second.prompt.size(), 3u);  // a, b, c: the first answer is context, not loss
+  EXPECT_EQ(second.prompt[1].role, "assistant");
+  EXPECT_EQ(second.ids, [&] {
+    auto ids = josi::text::encode_chatml(tokenizer(), second.prompt, true);
+    ids.push_back(*tokenizer().token_id("d"));
+    ids.push_back(*tokenizer().token_id("<|im_end|>"));
+    return ids;
+  }());
 }
 
 TEST(TrainData, UnusableDataAndModeMismatchStopBeforeTraining) {
@@ -139,4 +156,60 @@ TEST(TrainData, TheReferenceDataTokenizes) {
   int64_t completion = 0;
   for (const auto& e : data.examples) completion += e.completion_tokens();
   EXPECT_LT(completion * 5, data.tokens());
+}
+
+namespace {
+
+// The Qwen3 chat template's rendering, written here from its rules (no
+// tools): the system turn only when a row has one, user and later system
+// turns as ChatML, an assistant turn without its think block unless it
+// comes after the last user turn and is last or has reasoning, then the
+// generation prompt.
+std::string qwen3_prompt(const std::vector<josi::text::ChatMessage>& messages) {
+  std::string out;
+  size_t last_user = 0;
+  for (size_t i = 0; i < messages.size(); ++i)
+    if (messages[i].role == "user") last_user = i;
+  const auto lstrip_newlines = [](std::string s) { return s.erase(0, std::min(s.find_first_not_of('\n'), s.size())); };
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& [role, content] = messages[i];
+    if (role != "assistant") {
+      out += "<|im_start|>" + role + "\n" + content + "<|im_end|>\n";
+      continue;
+    }
+    std::string c = content, reasoning;
+    if (const size_t close = c.find("</think>"); close != std::string::npos) {
+      std::string before = c.substr(0, close);
+      before.erase(before.find_last_not_of('\n') + 1);
+      const size_t open = before.rfind("<think>");
+      reasoning = lstrip_newlines(open == std::string::npos ? before : before.substr(open + 7));
+      c = lstrip_newlines(c.substr(c.rfind("</think>") + 8));
+    }
+    if (i > last_user && (i + 1 == messages.size() || !reasoning.empty()))
+      out += "<|im_start|>assistant\n<think>\n" + reasoning + "\n</think>\n\n" + c + "<|im_end|>\n";
+    else
+      out += "<|im_start|>assistant\n" + c + "<|im_end|>\n";
+  }
+  return out + "<|im_start|>assistant\n";
+}
+
+}  // namespace
+
+// Every example of the users' v7 split trains on the Qwen3 template's
+// prompt plus its answer and <|im_end|>, byte for byte: 323 examples from
+// 272 rows, none cut at 4096 tokens.
+TEST(TrainData, TheUsersV7ExamplesAreTheQwen3TemplatesText) {
+  const auto data = tokenize_dataset(josi::test::shared_dir() / "reference" / "mivalta-v7" / "data" / "val_v7_unified.jsonl",
+                                     DatasetMode::unified, tokenizer(), 4096);
+  EXPECT_EQ(data.counts.lines, 272u);
+  EXPECT_EQ(data.counts.examples, 323u);
+  EXPECT_EQ(data.counts.used, 323u);
+  EXPECT_EQ(data.counts.truncated, 0u);
+  size_t longest = 0;
+  for (const auto& e : data.examples) {
+    const std::string expected = qwen3_prompt(e.prompt) + e.target + "<|im_end|>";
+    ASSERT_EQ(tokenizer().decode(e.ids), expected) << "line " << e.line << " turn " << e.turn;
+    longest = std::max(longest, e.ids.size());
+  }
+  EXPECT_EQ(longest, 1917u);
 }
