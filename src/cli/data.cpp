@@ -1,9 +1,12 @@
 // josi data validate FILE... [--mode interpreter|explainer|unified] [--tokenizer F|MODEL.gguf] [--max_seq_length N] [--json]
+// josi data conv2jsonl FILE.conv... [--out F.jsonl]
 #include <iostream>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "base/files.hpp"
+#include "data/conversation_file.hpp"
 #include "data/validate.hpp"
 #include "text/tokenizer.hpp"
 #include "json/python_dumps.hpp"
@@ -32,7 +35,7 @@ void print_kinds(const std::map<std::string, size_t>& counts, const std::vector<
 }
 
 void print_report(const data::DatasetReport& r) {
-  std::cout << r.file << ": " << r.lines << " rows (" << r.multi_turn_rows << " conversations), "
+  std::cout << r.file << ": " << r.lines << " rows (" << r.multi_turn_rows << " multi-turn), "
             << r.unrolled_examples << " examples after unrolling, mode " << data::mode_name(r.mode) << ", "
             << r.examples << " valid examples, " << r.problems.size() << " problems, " << r.warnings.size()
             << " warnings\n";
@@ -103,6 +106,38 @@ void register_data(CLI::App& app) {
         print_report(report);
     }
     set_exit_code(clean ? 0 : static_cast<int>(ExitCode::failure));
+  });
+
+  auto* conv = data->add_subcommand("conv2jsonl", "Convert .conv conversations into training rows (JSONL)");
+  struct ConvOptions {
+    std::vector<std::string> files;
+    std::string out;
+  };
+  auto conv_opts = std::make_shared<ConvOptions>();
+  conv->add_option("files", conv_opts->files, ".conv files, converted in the order given")->required()->check(CLI::ExistingFile);
+  conv->add_option(flag("out"), conv_opts->out, "Output JSONL (default: standard output)");
+  conv->callback([conv_opts] {
+    std::string rows;
+    size_t problems = 0, conversations = 0;
+    for (const auto& path : conv_opts->files) {
+      const auto file = data::parse_conversation_file(base::read_file(path));
+      for (const auto& c : file.conversations) {
+        for (const auto& problem : data::conversation_problems(c)) {
+          std::cerr << "josi data conv2jsonl: " << path << ":" << c.line << ": " << problem << "\n";
+          ++problems;
+        }
+        rows += json::python_dumps(data::conversation_row(file, c), {.ensure_ascii = false}) + "\n";
+        ++conversations;
+      }
+    }
+    // A file with a broken conversation is fixed first: nothing is written.
+    if (problems) throw Error(std::to_string(problems) + " problems in the conversations; nothing written");
+    if (conv_opts->out.empty()) {
+      std::cout << rows;
+    } else {
+      base::write_file_atomic(conv_opts->out, rows);
+      std::cerr << "conv2jsonl: " << conversations << " conversations -> " << conv_opts->out << "\n";
+    }
   });
 }
 

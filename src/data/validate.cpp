@@ -6,7 +6,9 @@
 #include "base/error.hpp"
 #include "base/strings.hpp"
 #include "base/utf8.hpp"
+#include "base/files.hpp"
 #include "data/chat_example.hpp"
+#include "data/conversation_file.hpp"
 #include "data/jsonl.hpp"
 #include "json/schema.hpp"
 #include "text/chat_template.hpp"
@@ -126,9 +128,20 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
                                const LengthCheck& length) {
   DatasetReport report;
   report.file = path.string();
-  auto records = read_jsonl(path);
-  if (records.empty()) throw Error(path.string() + ": no examples (empty file)");
   Checker check(report);
+  // A .conv file is checked as the rows it converts to, each at the line
+  // its conversation starts, with the converter's own checks first.
+  std::vector<JsonlRecord> records;
+  if (path.extension() == ".conv") {
+    const ConversationFile file = parse_conversation_file(base::read_file(path));
+    for (const auto& c : file.conversations) {
+      for (const auto& problem : conversation_problems(c)) check.problem(c.line, "conversation", problem);
+      records.push_back({c.line, conversation_row(file, c), ""});
+    }
+  } else {
+    records = read_jsonl(path);
+  }
+  if (records.empty()) throw Error(path.string() + ": no examples (empty file)");
   std::vector<ChatExample> rows;
   report.lines = records.size();
   for (auto& record : records) {

@@ -28,7 +28,7 @@ std::vector<Json> json_lines(const std::string& out) {
 
 TEST(Cli, HelpForEveryCommand) {
   const std::vector<std::vector<std::string>> commands = {
-      {},           {"data"},  {"data", "validate"}, {"prepare-sequential"}, {"coach"}, {"coach", "postprocess"},
+      {},           {"data"},  {"data", "validate"}, {"data", "conv2jsonl"}, {"prepare-sequential"}, {"coach"}, {"coach", "postprocess"},
       {"coach", "govern"}, {"coach", "route"}, {"coach", "parse-intent"}, {"coach", "prompt"}, {"coach", "memory"},
       {"coach", "memory", "extract"}, {"coach", "memory", "merge"}, {"coach", "memory", "serialize"},
       {"coach", "memory", "patterns"}};
@@ -73,6 +73,37 @@ TEST(Cli, ValidateReportsAndExitCodes) {
 
   auto bad_mode = run_josi({"data", "validate", "--mode", "poet", reference_data("val_interpreter.jsonl").string()});
   EXPECT_EQ(bad_mode.exit_code, 2);
+}
+
+// .conv files become rows; a broken conversation stops the conversion with
+// a line naming its file and line, and nothing written.
+TEST(Cli, Conv2JsonlConvertsConversationsAndRefusesBrokenOnes) {
+  TempDir dir;
+  josi::test::write_text(dir / "good.conv", "# domain: zones\n\nUSER:\nWhat is Zone 2?\n\nJOSI:\nEasy running.\n\n---\n\n"
+                                            "USER:\nA\n\nJOSI:\nB\n\nUSER:\nC\n\nJOSI:\nD\n");
+  josi::test::write_text(dir / "bad.conv", "USER:\nHi\n\n---\n\nJOSI:\nAlone\n");
+  auto r = run_josi({"data", "conv2jsonl", (dir / "good.conv").string(), "--out", (dir / "rows.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = json_lines(josi::test::read_text(dir / "rows.jsonl"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["domain"], "zones");
+  EXPECT_EQ(rows[1]["messages"].size(), 4u);
+  r = run_josi({"data", "validate", "--json", (dir / "rows.jsonl").string(), (dir / "good.conv").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const auto& report : json_lines(r.out)) {
+    EXPECT_EQ(report["rows"], 2);
+    EXPECT_EQ(report["examples"], 3);
+    EXPECT_EQ(report["rows_without_system_prompt"], 2);
+  }
+  r = run_josi({"data", "conv2jsonl", (dir / "good.conv").string(), (dir / "bad.conv").string(), "--out",
+                (dir / "out.jsonl").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.conv:1: the last turn is not JOSI"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.conv:6: the first turn is not USER"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.jsonl"));
+  r = run_josi({"data", "validate", (dir / "bad.conv").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("conversation: 2"), std::string::npos) << r.out;
 }
 
 TEST(Cli, ShippedSampleDataIsClean) {
