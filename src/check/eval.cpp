@@ -170,7 +170,7 @@ EvalReport run_eval(const EvalOptions& o) {
       }
       std::unique_ptr<constrain::SchemaConstraint> constraint;
       if (constraints) constraint = constraints->start(o.settings.max_tokens);
-      const auto run = role->run(e.prompt[1].content, o.settings, o.seed + i, constraint.get(), true);
+      const auto run = role->run({e.prompt[1]}, o.settings, o.seed + i, constraint.get(), true);
       score_generation(o.mode, e, run, r, characters, tokens);
       ++r.generated;
     }

@@ -136,7 +136,7 @@ SanityReport run_sanity(const SanityOptions& o) {
   for (size_t i = 0; i < checks.size(); ++i) {
     std::unique_ptr<constrain::SchemaConstraint> constraint;
     if (constraints) constraint = constraints->start(o.settings.max_tokens);
-    const auto run = role.run(checks[i].user_turn, o.settings, o.seed + i, constraint.get(), true);
+    const auto run = role.run({{"user", checks[i].user_turn}}, o.settings, o.seed + i, constraint.get(), true);
     report.results.push_back(judge(o.mode, i, run.text));
     report.results.back().thinking = run.thinking;
   }

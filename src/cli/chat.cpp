@@ -1,6 +1,9 @@
 // josi chat: the phone's dual-model coach on a desktop. Interactively, a
 // conversation on the terminal (history and memory kept between turns); with
-// --jsonl, a filter of one turn input per line to one turn output per line.
+// --jsonl, a filter of one turn input per line to one turn output per line
+// (--conversation: the lines are one conversation, history and memory carried
+// from each turn to the next). --training_rows writes what the coach ran as
+// rows `josi train` takes (runtime/training_rows.hpp).
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -18,6 +21,7 @@
 #include "json/python_dumps.hpp"
 #include "json/schema.hpp"
 #include "runtime/coach.hpp"
+#include "runtime/training_rows.hpp"
 
 namespace josi::cli {
 
@@ -29,12 +33,14 @@ struct Options {
   std::string interpreter, explainer, base, interpreter_adapter, explainer_adapter;
   std::string context, memory, interpreter_prompt, explainer_prompt, cache_dir;
   std::string input = "-";
+  std::string preset, training_rows;
   size_t threads = 0;
   std::optional<uint64_t> seed;
-  int64_t n_ctx = 2048;
+  std::optional<int64_t> n_ctx;
   std::optional<int32_t> max_tokens;
   std::optional<float> temperature, top_p, explainer_repeat_penalty;
-  bool jsonl = false, no_cache = false, no_constrain = false, no_forced_batch = false, no_speculation = false;
+  bool jsonl = false, conversation = false, no_cache = false, no_constrain = false, no_forced_batch = false,
+       no_speculation = false;
 };
 
 // The ChatContext the conversation starts from: the file, or Josi's sample,
@@ -70,17 +76,21 @@ runtime::CoachOptions coach_options(const Options& o) {
   if (!o.cache_dir.empty()) c.cache_dir = o.cache_dir;
   c.threads = o.threads;
   c.n_ctx = o.n_ctx;
+  if (!o.preset.empty()) c.preset = o.preset;
   c.prefix_cache = !o.no_cache;
   c.constrain = !o.no_constrain;
   c.seed = o.seed;
+  // Flags given replace the preset's values, for both roles.
   for (auto* role : {&c.interpreter, &c.explainer}) {
-    if (o.max_tokens) role->max_tokens = *o.max_tokens;
-    if (o.temperature) role->sampling.temperature = *o.temperature;
-    if (o.top_p) role->sampling.top_p = *o.top_p;
     if (o.no_forced_batch) role->batch_forced = false;
     if (o.no_speculation) role->draft_tokens = 0;
   }
-  if (o.explainer_repeat_penalty) c.explainer.sampling.repeat_penalty = *o.explainer_repeat_penalty;
+  for (auto* overrides : {&c.interpreter_overrides, &c.explainer_overrides}) {
+    if (o.max_tokens) (*overrides)["max_tokens"] = *o.max_tokens;
+    if (o.temperature) (*overrides)["temperature"] = *o.temperature;
+    if (o.top_p) (*overrides)["top_p"] = *o.top_p;
+  }
+  if (o.explainer_repeat_penalty) c.explainer_overrides["repeat_penalty"] = *o.explainer_repeat_penalty;
   return c;
 }
 
@@ -122,6 +132,57 @@ void print_prefixes(const runtime::Coach& coach) {
     std::cerr << "\n";
   }
 }
+
+// The conversation goes on: the turn's entries join the history (the last
+// 60, as the schema allows) and its memory replaces the context's.
+void continue_conversation(Json& context, const Json& out) {
+  auto& history = context["history"];
+  for (Json entry : out["history"]) {
+    entry["ts"] = now_iso8601();
+    history.push_back(std::move(entry));
+  }
+  while (history.size() > 60) history.erase(history.begin());
+  context["athlete_memory"] = out["memory"];
+}
+
+// What the coach ran, kept for --training_rows: each interpreter call as a
+// row; the coach's turns as a row each (v5 layout) or, v6, the coach's
+// conversation as one row once it ends.
+class TrainingRows {
+ public:
+  void add(const runtime::TurnResult& r, const Json& history_before) {
+    rows_.push_back(runtime::training_row(r.interpreter, r.interpreter.text));
+    if (!r.explainer) {
+      // A turn the coach did not answer still joins a conversation the coach is in.
+      if (!coach_system_.empty())
+        for (const auto& entry : r.history) history_.push_back(entry);
+      return;
+    }
+    if (r.layout == "v5") {
+      rows_.push_back(runtime::training_row(*r.explainer, r.reply.value_or("")));
+      return;
+    }
+    if (coach_system_.empty()) history_ = history_before;
+    coach_system_ = r.explainer->messages.front().content;
+    for (const auto& entry : r.history) history_.push_back(entry);
+  }
+  void end_conversation() {
+    if (!coach_system_.empty()) rows_.push_back(runtime::conversation_row(coach_system_, history_));
+    coach_system_.clear();
+    history_ = Json::array();
+  }
+  void write(const std::string& path) {
+    end_conversation();
+    std::string text;
+    for (const auto& row : rows_) text += json::python_dumps(row, {.ensure_ascii = false}) + "\n";
+    base::write_file_atomic(path, text);
+  }
+
+ private:
+  std::vector<Json> rows_;
+  std::string coach_system_;  // "" until the coach answers in the conversation
+  Json history_ = Json::array();
+};
 
 void interactive(runtime::Coach& coach, Json context) {
   const Json start = context;
@@ -169,12 +230,7 @@ void interactive(runtime::Coach& coach, Json context) {
       if (out["route"] == "engine") std::cout << "josi> [to the training engine] " << json::python_dumps(out["request"]) << "\n";
       std::cerr << "  " << turn_summary(out) << "\n";
 
-      // The conversation goes on: this turn joins the history (60 entries at most, as the schema allows).
-      auto& history = context["history"];
-      history.push_back({{"role", "user"}, {"message", message}, {"ts", now_iso8601()}});
-      if (out["reply"].is_string()) history.push_back({{"role", "assistant"}, {"message", out["reply"]}, {"ts", now_iso8601()}});
-      while (history.size() > 60) history.erase(history.begin());
-      context["athlete_memory"] = out["memory"];
+      continue_conversation(context, out);
     } catch (const Error& e) {
       std::cerr << "chat: " << e.what() << "\n";
     }
@@ -207,12 +263,19 @@ void register_chat(CLI::App& app) {
   cmd->add_option(flag("cache_dir"), o->cache_dir, "Keep each role's system-prompt prefix here across runs");
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("seed"), o->seed, "Seed of the first turn (then +1 per turn; default: random)");
-  cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens")->capture_default_str();
-  cmd->add_option(flag("max_tokens"), o->max_tokens, "Most tokens each model writes (default 150)");
-  cmd->add_option(flag("temperature"), o->temperature, "Sampling temperature of both models (default 0.45)");
+  cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens (default: the preset's, v5 2048, v6 4096)");
+  cmd->add_option(flag("max_tokens"), o->max_tokens, "Most tokens each model writes (default: the preset's, v5 150)");
+  cmd->add_option(flag("temperature"), o->temperature, "Sampling temperature of both models (default: the preset's, v5 0.45)");
   cmd->add_option(flag("top_p"), o->top_p, "Top-p of both models (default 0.9)");
-  cmd->add_option(flag("explainer_repeat_penalty"), o->explainer_repeat_penalty, "The explainer's repetition penalty (default 1.1)");
+  cmd->add_option(flag("explainer_repeat_penalty"), o->explainer_repeat_penalty,
+                  "The explainer's repetition penalty (default: the preset's, v5 1.1)");
+  cmd->add_option(flag("preset"), o->preset, "How the models run: v5 or v6 (default: the one the model file names, else v5)")
+      ->check(CLI::IsMember(runtime::preset_names()));
   cmd->add_flag(flag("jsonl"), o->jsonl, "Batch filter: one turn input object per line -> one turn output per line");
+  cmd->add_flag(flag("conversation"), o->conversation,
+                "With --jsonl: the lines are one conversation; each turn's history entries and memory go into the next line's context");
+  cmd->add_option(flag("training_rows"), o->training_rows,
+                  "With --jsonl: write what the coach ran as training rows ({\"messages\": ...}) to this JSONL file");
   cmd->add_option("input", o->input, "With --jsonl: the input file (default: standard input)");
   cmd->add_flag(flag("no_cache"), o->no_cache, "Evaluate the whole prompt every turn (to measure what the prefix cache saves)");
   cmd->add_flag(flag("no_constrain"), o->no_constrain, "Let the interpreter write unconstrained (to measure what the constraint saves)");
@@ -222,6 +285,9 @@ void register_chat(CLI::App& app) {
                 "Draft no tokens from the prompt (the same answer; to measure what speculation saves)");
   cmd->callback([o] {
     if (o->input != "-" && !o->jsonl) throw Error("chat: an input file needs --jsonl", ExitCode::usage);
+    if ((o->conversation || !o->training_rows.empty()) && !o->jsonl)
+      throw Error("chat: --conversation and --training_rows need --jsonl", ExitCode::usage);
+    if (!o->training_rows.empty()) base::check_output_path(o->training_rows);
     // Flags and the starting context are checked before the models load.
     auto options = coach_options(*o);
     Json context;
@@ -229,7 +295,28 @@ void register_chat(CLI::App& app) {
     runtime::Coach coach(std::move(options));
     print_prefixes(coach);
     if (o->jsonl) {
-      set_exit_code(run_jsonl_filter("chat", o->input, [&](const Json& in) { return coach.turn(in); }));
+      TrainingRows rows;
+      Json carried;  // with --conversation: the context's history and memory so far
+      set_exit_code(run_jsonl_filter("chat", o->input, [&](Json in) {
+        if (o->conversation && !carried.is_null() && in.contains("context") && in["context"].is_object()) {
+          auto& history = in["context"]["history"];
+          if (!history.is_array()) history = Json::array();
+          for (const auto& entry : carried["history"]) history.push_back(entry);
+          in["context"]["athlete_memory"] = carried["athlete_memory"];
+        }
+        const runtime::TurnInput input = runtime::parse_turn(in);
+        const runtime::TurnResult result = coach.run(input);
+        if (!o->conversation) rows.end_conversation();
+        rows.add(result, input.context["history"]);
+        const Json out = runtime::to_json(result);
+        if (o->conversation) {
+          if (carried.is_null()) carried = {{"history", Json::array()}};
+          for (const auto& entry : out["history"]) carried["history"].push_back(entry);
+          carried["athlete_memory"] = out["memory"];
+        }
+        return out;
+      }));
+      if (!o->training_rows.empty()) rows.write(o->training_rows);
     } else {
       interactive(coach, std::move(context));
     }

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "quant/hf_to_gguf.hpp"
+#include "runtime/preset.hpp"
 
 namespace josi::cli {
 
@@ -30,12 +31,21 @@ void register_export_gguf(CLI::App& app) {
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option(flag("name"), opts->name, "general.name (default: the directory name)");
-  cmd->callback([model_dir, outfile, outtype, opts, lora, lora_dir] {
+  auto preset = std::make_shared<std::string>();
+  cmd->add_option(flag("preset"), *preset,
+                  "How the model is to be run, written as josi.preset and josi.prompt_layout: v5 or v6 (default: the "
+                  "preset of the josi train run the directory comes from, else none)")
+      ->check(CLI::IsMember(runtime::preset_names()));
+  cmd->callback([model_dir, outfile, outtype, opts, lora, lora_dir, preset] {
     const auto type = *formats::ggml_type_from_name(*outtype);
+    const std::string& source = lora_dir->empty() ? *model_dir : *lora_dir;
+    opts->trained_as = preset->empty() ? formats::trained_as_of_run(source) : formats::TrainedAs{*preset, *preset};
+    if (!opts->trained_as.preset.empty()) runtime::preset_named(opts->trained_as.preset, source + ": training_config.json preset");
     quant::ExportSummary s;
     if (!lora_dir->empty()) {
       lora->outtype = type;
       lora->name = opts->name;
+      lora->trained_as = opts->trained_as;
       s = quant::export_lora_gguf(*lora_dir, *outfile, *lora);
       std::cout << "export-gguf: " << s.architecture << " LoRA adapter, " << s.tensors << " tensors, " << s.parameters
                 << " parameters -> " << *outfile << " (" << s.bytes << " bytes)\n";

@@ -315,7 +315,7 @@ std::vector<HistoryTurn> history_from_json(const Json& value) {
     const std::string path = "history[" + std::to_string(i) + "]";
     const Json& item = value[i];
     if (!item.is_object()) fail(path, "expected an object");
-    reject_unknown_keys(item, path, {"role", "message", "ts"});
+    reject_unknown_keys(item, path, {"role", "message", "ts", "prompt"});
     HistoryTurn turn;
     turn.role = string_field(required(item, path, "role"), path + ".role");
     if (turn.role != "user" && turn.role != "assistant") fail(path + ".role", "expected \"user\" or \"assistant\"");
@@ -323,6 +323,7 @@ std::vector<HistoryTurn> history_from_json(const Json& value) {
     // The timestamp is required by the ChatContext schema but read by nothing
     // here, so a turn without one is still usable.
     if (auto it = item.find("ts"); it != item.end()) turn.ts = string_field(*it, path + ".ts");
+    if (auto it = item.find("prompt"); it != item.end()) turn.prompt = string_field(*it, path + ".prompt");
     history.push_back(std::move(turn));
   }
   return history;

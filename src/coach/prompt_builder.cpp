@@ -1,6 +1,7 @@
 #include "coach/prompt_builder.hpp"
 
 #include <cmath>
+#include <cstdio>
 
 #include "base/error.hpp"
 #include "coach/router.hpp"
@@ -30,7 +31,17 @@ std::string duration_text(const json::Json& value) {
 
 }  // namespace
 
-std::string context_block(const json::Json& context) {
+std::string_view layout_name(PromptLayout layout) { return layout == PromptLayout::v6 ? "v6" : "v5"; }
+
+std::optional<PromptLayout> layout_from_name(std::string_view name) {
+  if (name == "v5") return PromptLayout::v5;
+  if (name == "v6") return PromptLayout::v6;
+  return std::nullopt;
+}
+
+namespace {
+
+std::string v5_context_block(const json::Json& context) {
   std::string out = "CONTEXT:";
   const auto& readiness = context.at("readiness");
   out += "\n- Readiness: " + text_of(readiness, "level") + " (" + text_of(readiness, "state") + ")";
@@ -46,6 +57,55 @@ std::string context_block(const json::Json& context) {
     if (!text_of(p, "level").empty()) out += "\n- Level: " + text_of(p, "level");
   }
   return out;
+}
+
+const json::Json& member_or_empty(const json::Json& object, const char* key) {
+  static const json::Json empty = json::Json::object();
+  auto it = object.find(key);
+  return it != object.end() && it->is_object() ? *it : empty;
+}
+
+// The v6 engine-grounding block: the lines the v6 training data was
+// generated with, in its order, each only when the context has its value.
+std::string v6_context_block(const json::Json& context) {
+  const auto& readiness = context.at("readiness");
+  const auto& grounding = member_or_empty(context, "grounding");
+  const auto& profile = member_or_empty(context, "profile_summary");
+  const bool has_session = context.value("has_session_context", false) && context.contains("planned_session");
+  const auto& session = has_session ? context.at("planned_session") : member_or_empty(context, "planned_session");
+  std::string out = "CONTEXT:";
+  const auto line = [&](const char* name, const std::string& value) {
+    if (!value.empty()) out += std::string("\n- ") + name + ": " + value;
+  };
+  line("Readiness", text_of(readiness, "level") + " (" + text_of(readiness, "state") + ")");
+  if (const double c = readiness.value("confidence", 0.0); c > 0) {
+    char pct[16];
+    std::snprintf(pct, sizeof(pct), "%.0f%%", c * 100.0);
+    line("Readiness confidence", pct);
+  }
+  line("Data tier", text_of(readiness, "data_tier"));
+  line("Max zone allowed", text_of(grounding, "max_zone_allowed"));
+  line("Zone cap reason", text_of(grounding, "zone_cap_reason"));
+  if (has_session) line("Session", text_of(session, "target_zone") + " \"" + text_of(session, "structure_label") + "\"");
+  if (grounding.contains("zone_load_factor"))
+    line("Zone load factor", json::python_float_repr(grounding.at("zone_load_factor").get<double>()));
+  line("Sport", text_of(profile, "sport"));
+  line("Level", text_of(profile, "level"));
+  if (grounding.contains("age")) line("Age", grounding.at("age").dump());
+  line("Phase", !text_of(grounding, "phase").empty() ? text_of(grounding, "phase") : text_of(session, "phase"));
+  line("Meso position", text_of(grounding, "meso_position"));
+  const json::Json& meso_day = grounding.contains("meso_day") ? grounding.at("meso_day") : session.value("meso_day", json::Json());
+  if (!meso_day.is_null()) line("Meso day", meso_day.dump());
+  line("Weekly load", text_of(grounding, "weekly_load"));
+  if (grounding.contains("extra_lines"))
+    for (const auto& extra : grounding.at("extra_lines")) out += "\n" + extra.get<std::string>();
+  return out;
+}
+
+}  // namespace
+
+std::string context_block(const json::Json& context, PromptLayout layout) {
+  return layout == PromptLayout::v6 ? v6_context_block(context) : v5_context_block(context);
 }
 
 std::string profile_block(const json::Json& context) {
@@ -66,14 +126,37 @@ std::string history_block(const std::vector<HistoryTurn>& history, size_t turns)
   return out;
 }
 
+std::vector<text::ChatMessage> history_turns(const std::vector<HistoryTurn>& history, size_t start) {
+  std::vector<text::ChatMessage> turns;
+  for (size_t i = start; i < history.size(); ++i) {
+    const HistoryTurn& h = history[i];
+    turns.push_back({h.role, h.role == "user" && !h.prompt.empty() ? h.prompt : h.message});
+  }
+  return turns;
+}
+
 namespace {
 
+// The user turn: the message and its blocks; v5 carries history in a
+// HISTORY block, v6 never does (the coach's history is chat turns).
 std::string user_turn(const PromptRequest& r, const std::string& memory_text, const std::vector<HistoryTurn>& history,
                       size_t turns) {
-  std::string out = r.message + "\n\n" + context_block(r.context);
-  for (const std::string& block : {profile_block(r.context), memory_text, history_block(history, turns)})
+  std::string out = r.message + "\n\n" + context_block(r.context, r.layout);
+  const std::string history_text = r.layout == PromptLayout::v5 ? history_block(history, turns) : "";
+  for (const std::string& block : {profile_block(r.context), memory_text, history_text})
     if (!block.empty()) out += "\n\n" + block;
   return r.interpreter ? explainer_user_turn(out, *r.interpreter) : out;
+}
+
+// The history entries a prompt may keep, longest first: every entry, then
+// from each later user entry on (whole turns go, oldest first), then none.
+std::vector<size_t> history_starts(const PromptRequest& r, const std::vector<HistoryTurn>& history) {
+  const bool chat_turns = r.layout == PromptLayout::v6;
+  if (chat_turns && !r.interpreter) return {history.size()};  // the interpreter gets no history
+  std::vector<size_t> starts;
+  for (size_t s = 0; s <= history.size(); ++s)
+    if (!chat_turns || s == 0 || s == history.size() || history[s].role == "user") starts.push_back(s);
+  return starts;
 }
 
 }  // namespace
@@ -97,19 +180,25 @@ Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_toke
   const auto history = history_from_json(request.context.at("history"));
 
   Prompt prompt;
-  auto attempt = [&](bool with_memory, size_t turns) {
+  auto attempt = [&](bool with_memory, size_t start) {
+    const size_t turns = history.size() - start;
     prompt.user = user_turn(request, with_memory ? memory_text : "", history, turns);
-    const std::vector<text::ChatMessage> messages = {{"system", request.system}, {"user", prompt.user}};
-    prompt.chatml = text::render_chatml(messages, true);
-    prompt.tokens = count_tokens(messages);
+    prompt.messages = {{"system", request.system}};
+    if (request.layout == PromptLayout::v6) {
+      const auto earlier = history_turns(history, start);
+      prompt.messages.insert(prompt.messages.end(), earlier.begin(), earlier.end());
+    }
+    prompt.messages.push_back({"user", prompt.user});
+    prompt.chatml = text::render_chatml(prompt.messages, true);
+    prompt.tokens = count_tokens(prompt.messages);
     prompt.history_turns = turns;
     prompt.memory_included = with_memory && !memory_text.empty();
     return prompt.tokens <= limit;
   };
   // History goes first (oldest turns first), then memory.
-  for (size_t turns = history.size() + 1; turns-- > 0;)
-    if (attempt(true, turns)) return prompt;
-  if (attempt(false, 0)) return prompt;
+  for (size_t start : history_starts(request, history))
+    if (attempt(true, start)) return prompt;
+  if (attempt(false, history.size())) return prompt;
   throw Error("prompt does not fit: the system prompt and message need " + std::to_string(prompt.tokens) +
               " tokens, the budget is " + std::to_string(limit) + " (context " +
               std::to_string(budget.context_tokens) + " minus " + std::to_string(budget.max_new_tokens) +

@@ -1,14 +1,20 @@
 #pragma once
-// The prompt builder (coach.md §1): the models were trained on user turns laid
-// out exactly like this, so the runtime must produce the same bytes.
+// The prompt builder: the models were trained on user turns laid out exactly
+// like this, so the runtime must produce the same bytes. Two layouts
+// (docs/turn.md "Prompt layouts"):
 //
+// v5 (the seed's two Qwen2.5 models):
 //   <message>\n\nCONTEXT:\n- Readiness: ...\n\nPROFILE:\n  Name: ...
 //   \n\nMEMORY:\n- Facts: ...\n\nHISTORY:\n  [user]: ...
+// v6 (one Qwen3 model, both roles): the same blocks with the engine-grounding
+//   CONTEXT block and no HISTORY block; the coach gets earlier turns as chat
+//   turns before its user turn (as `josi train` unrolls conversations), the
+//   interpreter gets none.
 //
-// then, for the explainer, "\n\n[INTERPRETER]\n<json>", all wrapped in ChatML.
-// When the whole prompt would not leave room for the answer in the context,
-// history is trimmed (oldest first), then memory; the system prompt and the
-// current message are never cut.
+// then, for the explainer (the coach), "\n\n[INTERPRETER]\n<json>", all
+// wrapped in ChatML. When the whole prompt would not leave room for the
+// answer in the context, history is trimmed (oldest turns first), then
+// memory; the system prompt and the current message are never cut.
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -21,6 +27,10 @@
 #include "text/chat_template.hpp"
 
 namespace josi::coach {
+
+enum class PromptLayout { v5, v6 };
+std::string_view layout_name(PromptLayout layout);  // "v5" | "v6"
+std::optional<PromptLayout> layout_from_name(std::string_view name);
 
 // Counts the tokens of a conversation as the model will see it (ChatML with
 // the generation prompt). The runtime counts with the model's tokenizer;
@@ -36,12 +46,19 @@ struct PromptBudget {
   size_t max_new_tokens = 150;   // room kept for the answer
 };
 
-// The CONTEXT block of a ChatContext ("CONTEXT:\n- Readiness: Green (Recovered)\n...").
-std::string context_block(const json::Json& context);
+// The CONTEXT block of a ChatContext ("CONTEXT:\n- Readiness: Green (Recovered)\n...")
+// in the layout's lines: v5's readiness, session, sport and level; v6's
+// engine-grounding lines, in the order the v6 training data has them.
+std::string context_block(const json::Json& context, PromptLayout layout = PromptLayout::v5);
 // The PROFILE block, or "" when the profile has nothing to show.
 std::string profile_block(const json::Json& context);
 // The HISTORY block of the last `turns` history entries, or "" when none.
 std::string history_block(const std::vector<HistoryTurn>& history, size_t turns);
+
+// History entries from `start` on as the chat turns a v6 coach sees: a
+// user entry as its "prompt" (the user turn the coach saw) when it has one,
+// else its message; a reply as the assistant's turn.
+std::vector<text::ChatMessage> history_turns(const std::vector<HistoryTurn>& history, size_t start = 0);
 
 struct PromptRequest {
   std::string system;                    // the model's system prompt
@@ -50,13 +67,15 @@ struct PromptRequest {
   std::optional<AthleteMemory> memory;   // overrides context.athlete_memory when set
   std::optional<json::Json> interpreter; // the explainer's [INTERPRETER] request
   bool context_validated = false;        // the caller checked context against the schema: not again
+  PromptLayout layout = PromptLayout::v5;
 };
 
 struct Prompt {
   std::string user;    // the user turn
-  std::string chatml;  // system + user + generation prompt
+  std::vector<text::ChatMessage> messages;  // system, earlier turns (v6 coach), user
+  std::string chatml;  // the messages + generation prompt
   size_t tokens = 0;   // by the counter used
-  size_t history_turns = 0;  // history entries kept
+  size_t history_turns = 0;  // history entries kept (in the HISTORY block, or as chat turns)
   bool memory_included = false;
 };
 

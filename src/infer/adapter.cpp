@@ -115,6 +115,7 @@ Adapter::Adapter(const std::filesystem::path& path, const Model& base) : path_(p
   const double a = alpha->as_float("adapter.lora.alpha");
   if (!(a > 0) || !std::isfinite(a)) throw Error(fmt::format("{}: adapter.lora.alpha = {} must be positive", where, a));
   alpha_ = static_cast<float>(a);
+  trained_as_ = formats::trained_as(file, where);
 
   const auto& h = base.hparams();
   std::map<std::pair<int64_t, int>, Factors> found;

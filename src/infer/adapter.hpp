@@ -21,6 +21,7 @@
 
 #include "base/large_buffer.hpp"
 #include "formats/ggml_type.hpp"
+#include "formats/josi_metadata.hpp"
 #include "infer/model.hpp"
 
 namespace josi::infer {
@@ -64,6 +65,8 @@ class Adapter {
   size_t adapted_projections() const { return adapted_; }
   // Bytes the adapter holds in memory.
   uint64_t bytes() const { return bytes_; }
+  // The preset and prompt layout the file names ("" where it does not).
+  const formats::TrainedAs& trained_as() const { return trained_as_; }
 
  private:
   std::filesystem::path path_;
@@ -71,6 +74,7 @@ class Adapter {
   float alpha_ = 0;
   size_t adapted_ = 0;
   uint64_t bytes_ = 0;
+  formats::TrainedAs trained_as_;
   std::vector<AdapterLayer> layers_;
   base::LargeBuffer factors_;  // every factor in panels, layer after layer
 };

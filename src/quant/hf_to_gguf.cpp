@@ -265,6 +265,7 @@ ExportSummary export_gguf(const fs::path& model_dir, const fs::path& outfile, co
   w.set("general.architecture", GgufValue::string(a));
   w.set("general.name", GgufValue::string(name));
   w.set("general.file_type", GgufValue::u32(file_type));
+  formats::set_trained_as(w, options.trained_as);
   if (options.outtype == GgmlType::Q8_0) w.set("general.quantization_version", GgufValue::u32(2));
   w.set(a + ".context_length", GgufValue::u32(static_cast<uint32_t>(config.max_position_embeddings)));
   add_base_shape(w, a, config);
@@ -322,6 +323,7 @@ ExportSummary export_lora_gguf(const fs::path& adapter_dir, const fs::path& outf
   w.set("general.name", GgufValue::string(name));
   w.set("adapter.type", GgufValue::string("lora"));
   w.set("adapter.lora.alpha", GgufValue::f32(static_cast<float>(adapter.config().lora_alpha)));
+  formats::set_trained_as(w, options.trained_as);
   add_base_shape(w, a, config);
 
   std::vector<Planned> plan;

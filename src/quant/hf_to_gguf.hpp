@@ -9,12 +9,14 @@
 #include <string>
 
 #include "formats/ggml_type.hpp"
+#include "formats/josi_metadata.hpp"
 
 namespace josi::quant {
 
 struct ExportOptions {
   formats::GgmlType outtype = formats::GgmlType::F16;  // F32, F16, BF16 or Q8_0
   std::string name;                                    // general.name; default: the directory name
+  formats::TrainedAs trained_as;                       // josi.preset and josi.prompt_layout, when set
   bool progress = true;
 };
 
@@ -35,6 +37,7 @@ struct LoraExportOptions {
   formats::GgmlType outtype = formats::GgmlType::F16;  // F32 or F16
   std::filesystem::path base;  // the base model directory; empty: the adapter's base_model_name_or_path
   std::string name;            // general.name; default: the adapter directory's name
+  formats::TrainedAs trained_as;  // josi.preset and josi.prompt_layout, when set
   bool progress = true;
 };
 

@@ -7,6 +7,7 @@
 #include "base/strings.hpp"
 #include "check/sanity.hpp"
 #include "formats/gguf.hpp"
+#include "formats/josi_metadata.hpp"
 #include "formats/peft_adapter.hpp"
 #include "infer/adapter.hpp"
 #include "infer/model.hpp"
@@ -34,10 +35,11 @@ struct RemovedAfterwards {
 // A model directory -> josi-v5-<role>-<quant>.gguf: export F16, quantize,
 // drop the F16 unless keep_f16 (the types export writes directly skip it).
 fs::path export_quantized(const fs::path& model, const std::string& role, const quant::FileType& type,
-                          const ReleaseOptions& o, std::ostream& out) {
+                          const formats::TrainedAs& trained_as, const ReleaseOptions& o, std::ostream& out) {
   fs::path gguf = o.output_dir / ship::model_file_name(role, type.name);
   quant::ExportOptions e;
   e.name = "josi-v5-" + role;
+  e.trained_as = trained_as;
   auto direct = formats::ggml_type_from_name(base::to_lower_ascii(type.name));
   if (direct && (*direct == formats::GgmlType::F32 || *direct == formats::GgmlType::F16 ||
                  *direct == formats::GgmlType::BF16 || *direct == formats::GgmlType::Q8_0)) {
@@ -56,10 +58,17 @@ fs::path export_quantized(const fs::path& model, const std::string& role, const 
   return gguf;
 }
 
+// What a role's model directory was trained for: --preset, else its training run's.
+formats::TrainedAs trained_as_of(const RoleSource& source, const ReleaseOptions& o) {
+  if (!o.preset.empty()) return {o.preset, o.preset};
+  return formats::trained_as_of_run(source.model_dir);
+}
+
 // A role's model directory -> the shippable merged GGUF: merge an adapter
 // into its base (an intermediate), then export and quantize.
 fs::path build_gguf(const RoleSource& source, const quant::FileType& type, const ReleaseOptions& o, std::ostream& out) {
   const std::string& role = source.role;
+  const formats::TrainedAs trained_as = trained_as_of(source, o);
   fs::path model = source.model_dir;
   RemovedAfterwards merged;
   if (is_adapter(model)) {
@@ -73,7 +82,7 @@ fs::path build_gguf(const RoleSource& source, const quant::FileType& type, const
         << "\n";
     model = s.output;
   }
-  return export_quantized(model, role, type, o, out);
+  return export_quantized(model, role, type, trained_as, o, out);
 }
 
 // A role's PEFT adapter directory -> josi-v5-<role>-lora-f16.gguf.
@@ -82,6 +91,7 @@ fs::path build_adapter_gguf(const RoleSource& source, const ReleaseOptions& o, s
   quant::LoraExportOptions e;
   e.base = o.base_model;
   e.name = "josi-v5-" + source.role;
+  e.trained_as = trained_as_of(source, o);
   auto summary = quant::export_lora_gguf(source.model_dir, gguf, e);
   out << "publish: " << source.role << ": adapter " << gguf.string() << " (" << summary.tensors << " tensors, "
       << summary.bytes << " bytes)\n";
@@ -221,6 +231,23 @@ std::map<std::string, std::string> run_gate(const std::vector<ship::PublishFile>
   return scores;
 }
 
+// The preset the role files carry, which the manifest repeats for the app:
+// one for both roles (a file that names none leaves it to the other).
+std::string preset_of_roles(const std::vector<ship::PublishFile>& roles) {
+  std::string preset, first;
+  for (const auto& f : roles) {
+    const std::string p = formats::trained_as(formats::GgufFile(f.path), f.path.string()).preset;
+    if (p.empty()) continue;
+    if (!preset.empty() && p != preset)
+      throw Error("publish: the roles run with different presets (" + first + ": " + preset + ", " + f.role + ": " + p +
+                      "); give --preset to build both alike",
+                  ExitCode::usage);
+    preset = p;
+    first = f.role;
+  }
+  return preset;
+}
+
 }  // namespace
 
 std::string quant_of(const fs::path& path) {
@@ -254,7 +281,7 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
   }
 
   if (base && base->path.empty()) {
-    base->path = export_quantized(adapters_base_dir(o), base->role, *type, o, out);
+    base->path = export_quantized(adapters_base_dir(o), base->role, *type, {}, o, out);
     base->quant = base::to_lower_ascii(type->name);
   }
   for (size_t i = 0; i < roles.size(); ++i) {
@@ -275,6 +302,7 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
 
   result.manifest = ship::build_manifest(result.files, o.public_url);
   result.manifest.sanity = sanity;
+  result.manifest.preset = preset_of_roles(roles);
   for (const auto& e : result.manifest.models)
     out << "publish: " << e.role << ": " << e.file << ", " << e.size_bytes << " bytes, sha256 " << e.sha256
         << (e.role == ship::kBaseRole ? std::string() : ", sanity " + sanity[e.role]) << "\n";

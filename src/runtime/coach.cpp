@@ -4,6 +4,7 @@
 #include <random>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 #include "base/thread_pool.hpp"
 #include "base/utf8.hpp"
 #include "data/system_prompts.hpp"
@@ -45,12 +46,41 @@ struct Coach::Engines {
   }
 };
 
+// The preset a coach runs: the options', else the one its files name (the
+// interpreter's adapter, the explainer's, the model files), else v5.
+void Coach::resolve_preset(const Engines& e) {
+  std::vector<std::pair<formats::TrainedAs, std::string>> named;
+  for (const infer::Adapter* a : {e.interpreter_adapter.get(), e.explainer_adapter.get()})
+    if (a) named.push_back({a->trained_as(), a->path().string()});
+  for (const LoadedModel* m : {e.interpreter_model.get(), e.explainer_model.get()})
+    if (m) named.push_back({m->trained_as, m->path.string()});
+  for (const auto& [as, file] : named) {
+    if (!as.prompt_layout.empty() && !coach::layout_from_name(as.prompt_layout))
+      throw Error(file + ": " + formats::kPromptLayoutKey + " " + base::quoted(as.prompt_layout) + " is not v5 or v6");
+    if (!as.preset.empty()) preset_named(as.preset, file + ": " + formats::kPresetKey);
+  }
+  preset_ = &preset_named("v5");
+  if (options_.preset) {
+    preset_ = &preset_named(*options_.preset);
+  } else {
+    for (const auto& [as, file] : named) {
+      if (as.preset.empty()) continue;
+      preset_ = &preset_named(as.preset);
+      if (!as.prompt_layout.empty()) file_layout_ = coach::layout_from_name(as.prompt_layout);
+      break;
+    }
+  }
+  n_ctx_ = options_.n_ctx.value_or(preset_->n_ctx);
+}
+
 Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   if (options_.interpreter_model.empty()) throw Error("coach: no interpreter model given", ExitCode::usage);
   if (options_.explainer_model.empty()) options_.explainer_model = options_.interpreter_model;
-  if (options_.n_ctx < 64 || options_.n_ctx > 32768) throw Error("coach: context size must be 64..32768", ExitCode::usage);
-  with_overrides(options_.interpreter, Json::object(), "interpreter");
-  with_overrides(options_.explainer, Json::object(), "explainer");
+  if (options_.n_ctx && (*options_.n_ctx < 64 || *options_.n_ctx > 32768))
+    throw Error("coach: context size must be 64..32768", ExitCode::usage);
+  with_overrides(options_.interpreter, options_.interpreter_overrides, "interpreter");
+  with_overrides(options_.explainer, options_.explainer_overrides, "explainer");
+  if (options_.preset) preset_named(*options_.preset);
   engines_ = std::make_unique<Engines>(options_.threads);
   auto& e = *engines_;
   e.interpreter_model = std::make_unique<LoadedModel>(options_.interpreter_model);
@@ -63,13 +93,15 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   if (!options_.explainer_adapter.empty())
     e.explainer_adapter = std::make_unique<infer::Adapter>(options_.explainer_adapter, explainer_model.model);
 
+  resolve_preset(e);
+
   const std::string interpreter_prompt = options_.interpreter_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::interpreter)));
   const std::string explainer_prompt = options_.explainer_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
   e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.interpreter_adapter.get(), e.pool,
-                                                options_.n_ctx, interpreter_prompt);
-  e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, options_.n_ctx,
+                                                n_ctx_, interpreter_prompt);
+  e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, n_ctx_,
                                               explainer_prompt);
   if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
@@ -106,7 +138,7 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
   const auto count = [&](const std::vector<text::ChatMessage>& m) { return text::encode_chatml(tokenizer, m, true).size(); };
   coach::Prompt prompt;
   try {
-    prompt = coach::build_prompt(request, count, {static_cast<size_t>(options_.n_ctx), static_cast<size_t>(settings.max_tokens)});
+    prompt = coach::build_prompt(request, count, {static_cast<size_t>(n_ctx_), static_cast<size_t>(settings.max_tokens)});
   } catch (const Error& e) {
     throw Error(role.role() + " " + e.what(), e.code());
   }
@@ -117,7 +149,19 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
     constraint = engines_->request_constraint().start(settings.max_tokens);
     run_settings.copy_source = request.message;  // free_text and question repeat it
   }
-  return role.run(prompt.user, run_settings, seed, constraint.get(), options_.prefix_cache, on_text);
+  RoleRun run = role.run({prompt.messages.begin() + 1, prompt.messages.end()}, run_settings, seed, constraint.get(),
+                         options_.prefix_cache, on_text);
+  run.max_tokens = settings.max_tokens;
+  run.history_turns = static_cast<int64_t>(prompt.history_turns);
+  return run;
+}
+
+RoleSettings Coach::role_settings(bool interpreter, const Preset& preset, const Json& turn_overrides) const {
+  const char* role = interpreter ? "interpreter" : "explainer";
+  RoleSettings s = with_overrides(interpreter ? options_.interpreter : options_.explainer,
+                                  interpreter ? preset.interpreter : preset.explainer, role);
+  s = with_overrides(s, interpreter ? options_.interpreter_overrides : options_.explainer_overrides, role);
+  return with_overrides(s, turn_overrides, role);
 }
 
 TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
@@ -126,17 +170,27 @@ TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
   auto& e = *engines_;
   const uint64_t seed = input.seed ? *input.seed : next_seed_++;
   const bool constrained = input.constrain.value_or(options_.constrain);
-  const RoleSettings interpreter = with_overrides(options_.interpreter, input.interpreter_overrides, "interpreter");
-  const RoleSettings explainer = with_overrides(options_.explainer, input.explainer_overrides, "explainer");
+  const Preset& preset = input.preset ? preset_named(*input.preset) : *preset_;
+  const coach::PromptLayout layout = !input.preset && file_layout_ ? *file_layout_ : preset.layout;
+  const RoleSettings interpreter = role_settings(true, preset, input.interpreter_overrides);
+  RoleSettings explainer = role_settings(false, preset, input.explainer_overrides);
+  // A complex question gets the preset's longer answer, unless a length was asked for.
+  const bool length_given =
+      options_.explainer_overrides.contains("max_tokens") || input.explainer_overrides.contains("max_tokens");
   TurnResult r = run_turn_flow(
       input,
       [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
         return run_role(*e.interpreter, std::move(request), interpreter, seed, constrained, stream, user_turn);
       },
       [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
-        return run_role(*e.explainer, std::move(request), explainer, seed + kExplainerSeedOffset, false, stream, user_turn);
+        RoleSettings settings = explainer;
+        if (preset.complex_max_tokens && !length_given && request.interpreter && is_complex_question(*request.interpreter))
+          settings.max_tokens = preset.complex_max_tokens;
+        return run_role(*e.explainer, std::move(request), settings, seed + kExplainerSeedOffset, false, stream, user_turn);
       },
-      on_text);
+      on_text, layout);
+  r.preset = preset.name;
+  r.layout = std::string(coach::layout_name(layout));
   r.seed = seed;
   r.constrained = constrained;
   r.total_ms = ms_since(start);

@@ -23,6 +23,7 @@
 
 #include "coach/prompt_builder.hpp"
 #include "json/json.hpp"
+#include "runtime/preset.hpp"
 #include "runtime/role_session.hpp"
 #include "runtime/turn.hpp"
 
@@ -38,11 +39,19 @@ struct CoachOptions {
   std::optional<std::string> explainer_prompt;    // the sequential explainer prompt; unset: Josi's own
   std::optional<std::filesystem::path> cache_dir;  // unset: the prefix is kept in memory only
   size_t threads = 0;                              // 0: all cores
-  int64_t n_ctx = 2048;
+  // How the models are run (runtime/preset.hpp). Unset: the preset the
+  // model file names (an adapter's first), else v5. A turn may override it.
+  std::optional<std::string> preset;
+  std::optional<int64_t> n_ctx;                    // unset: the preset's (v5 2048, v6 4096)
   bool prefix_cache = true;  // false: every turn evaluates its whole prompt (for measuring)
   bool constrain = true;     // false: the interpreter writes unconstrained (for measuring)
+  // Each role's settings under the preset: the preset's sampling keys
+  // replace these, the *_overrides (sampling keys, as a turn's options)
+  // replace the preset's, and a turn's own options replace those.
   RoleSettings interpreter = interpreter_preset();
   RoleSettings explainer = explainer_preset();
+  json::Json interpreter_overrides = json::Json::object();
+  json::Json explainer_overrides = json::Json::object();
   std::optional<uint64_t> seed;  // turns without their own seed use seed, seed + 1, ...; unset: random
 };
 
@@ -69,6 +78,10 @@ class Coach {
   // How each role's prefix was prepared when the coach opened.
   const std::vector<PrefixStatus>& prefixes() const { return prefixes_; }
   const CoachOptions& options() const { return options_; }
+  // The preset the coach runs turns with unless a turn names another, and
+  // the prompt layout of the model file (the preset's when the file says none).
+  const Preset& preset() const { return *preset_; }
+  int64_t n_ctx() const { return n_ctx_; }
   // Resident weights and caches: both model files (once when shared), the adapters and both KV caches.
   uint64_t model_bytes() const;
   uint64_t kv_bytes() const;
@@ -78,8 +91,15 @@ class Coach {
   // Builds the role's prompt for `request` and runs the model on it.
   RoleRun run_role(RoleSession& role, coach::PromptRequest request, const RoleSettings& settings, uint64_t seed,
                    bool constrain, const TextCallback& on_text, std::string& user_turn);
+  // A role's settings for a turn under `preset`, with the options' and the turn's overrides.
+  RoleSettings role_settings(bool interpreter, const Preset& preset, const json::Json& turn_overrides) const;
+
+  void resolve_preset(const Engines& engines);
 
   CoachOptions options_;
+  const Preset* preset_ = nullptr;
+  std::optional<coach::PromptLayout> file_layout_;  // the model file's, when the coach runs the file's preset
+  int64_t n_ctx_ = 2048;
   std::unique_ptr<Engines> engines_;
   std::vector<PrefixStatus> prefixes_;
   uint64_t next_seed_ = 0;

@@ -23,6 +23,7 @@ LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* shar
   auto words = model.gguf() ? text::vocabulary_from_gguf(*model.gguf())
                             : text::vocabulary_from_tokenizer_json(p / "tokenizer.json");
   vocabulary = text::fingerprint(words);
+  if (model.gguf()) trained_as = formats::trained_as(*model.gguf(), p.string());
   if (share_with && share_with->vocabulary == vocabulary) {
     tokenizer = share_with->tokenizer;
   } else {
@@ -97,13 +98,15 @@ int64_t RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_pre
   return kept;
 }
 
-RoleRun RoleSession::run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
+RoleRun RoleSession::run(const std::vector<text::ChatMessage>& turns, const RoleSettings& settings, uint64_t seed,
                          infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text) {
   const auto& tokenizer = *model_.tokenizer;
-  const std::vector<text::ChatMessage> messages = {{"system", system_}, {"user", user_turn}};
+  std::vector<text::ChatMessage> messages = {{"system", system_}};
+  messages.insert(messages.end(), turns.begin(), turns.end());
   RoleRun run;
   run.prompt = text::render_chatml(messages, true);
   run.prompt_ids = text::encode_chatml(tokenizer, messages, true);
+  run.messages = std::move(messages);
   run.prompt_tokens = static_cast<int64_t>(run.prompt_ids.size());
   infer::GenerateOptions gen;
   gen.sampling = settings.sampling;

@@ -12,10 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "formats/josi_metadata.hpp"
 #include "infer/context.hpp"
 #include "infer/token_constraint.hpp"
 #include "runtime/prefix_cache.hpp"
 #include "runtime/turn.hpp"
+#include "text/chat_template.hpp"
 #include "text/tokenizer.hpp"
 
 namespace josi::runtime {
@@ -32,6 +34,7 @@ struct LoadedModel {
   uint64_t vocabulary = 0;  // text::fingerprint of the vocabulary
   std::shared_ptr<const text::Tokenizer> tokenizer;
   std::string identity;
+  formats::TrainedAs trained_as;  // the preset and prompt layout the file names
 };
 
 // How a role's prefix got into its context.
@@ -60,12 +63,12 @@ class RoleSession {
   // Puts the prefix into the context: from the cache file in `cache_dir` when
   // it holds it, otherwise by evaluating it (then saving it there).
   PrefixStatus prepare(const std::optional<std::filesystem::path>& cache_dir);
-  // The model's answer to `user_turn` (the system prompt before it, ChatML,
-  // the model's stop tokens). With `use_prefix` the cached prefix is reused;
+  // The model's answer to `turns`, the conversation after the system prompt
+  // (ChatML, the model's stop tokens); it ends with the user turn. With `use_prefix` the cached prefix is reused;
   // `constraint` (may be null) restricts the tokens; `on_text` gets the text
   // as it is written. What the model wrote comes back as valid UTF-8.
   // Throws josi::Cancelled when the cancel flag was raised meanwhile.
-  RoleRun run(const std::string& user_turn, const RoleSettings& settings, uint64_t seed,
+  RoleRun run(const std::vector<text::ChatMessage>& turns, const RoleSettings& settings, uint64_t seed,
               infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text = {});
 
  private:

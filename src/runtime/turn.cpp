@@ -7,6 +7,7 @@
 #include "base/utf8.hpp"
 #include "coach/think_block.hpp"
 #include "json/schema.hpp"
+#include "runtime/preset.hpp"
 
 namespace josi::runtime {
 
@@ -106,6 +107,9 @@ TurnInput parse_turn(const Json& input) {
       if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0))
         throw Error("\"options.seed\": expected a non-negative integer");
       t.seed = value.get<uint64_t>();
+    } else if (key == "preset") {
+      if (!value.is_string()) throw Error("\"options.preset\": expected \"v5\" or \"v6\"");
+      t.preset = preset_named(value.get<std::string>(), "\"options.preset\"").name;
     } else if (key == "constrain") {
       if (!value.is_boolean()) throw Error("\"options.constrain\": expected true or false");
       t.constrain = value.get<bool>();
@@ -140,10 +144,13 @@ void RoleRun::set_output(std::string_view written) {
 namespace {
 
 Json role_json(const RoleRun& r) {
-  return {{"raw", r.raw},
+  return {{"prompt", r.prompt},
+          {"raw", r.raw},
           {"thinking", r.thinking},
           {"tokens", r.tokens},
+          {"max_tokens", r.max_tokens},
           {"prompt_tokens", r.prompt_tokens},
+          {"history_turns", r.history_turns},
           {"stop", r.stop},
           {"decoding",
            {{"forward_passes", r.decoding.forward_passes},
@@ -188,6 +195,9 @@ Json to_json(const TurnResult& r) {
   out["cache"] = {{"interpreter_prefix_tokens", r.interpreter.reused_tokens},
                   {"explainer_prefix_tokens", r.explainer ? r.explainer->reused_tokens : 0}};
   out["memory"] = r.memory;
+  out["history"] = r.history;
+  out["preset"] = r.preset;
+  out["layout"] = r.layout;
   out["seed"] = r.seed;
   return out;
 }

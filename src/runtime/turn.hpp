@@ -1,12 +1,14 @@
 #pragma once
-// One athlete turn as the app sends it and gets it back (runtime.md "One
-// turn"), and the sampling settings of each role.
+// One athlete turn as the app sends it and gets it back (docs/turn.md, with
+// JSON Schemas in schemas/turn_input.schema.json and
+// schemas/turn_result.schema.json), and the sampling settings of each role.
 //
 // Input:  {"message": str, "context": ChatContext, "options": {...}?}
-// options: seed, max_tokens, temperature, top_p, top_k, min_p,
-//          repeat_penalty, repeat_last_n (both roles), constrain (the
-//          interpreter's output constraint), and "interpreter" / "explainer"
-//          objects with the sampling keys for one role only.
+// options: seed, preset ("v5" | "v6"), max_tokens, temperature, top_p,
+//          top_k, min_p, repeat_penalty, repeat_last_n (both roles),
+//          constrain (the interpreter's output constraint), and
+//          "interpreter" / "explainer" objects with the sampling keys for
+//          one role only.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +18,7 @@
 
 #include "infer/generator.hpp"
 #include "json/json.hpp"
+#include "text/chat_template.hpp"
 
 namespace josi::runtime {
 
@@ -47,6 +50,7 @@ struct TurnInput {
   std::string message;
   json::Json context;  // a schema-valid ChatContext
   std::optional<uint64_t> seed;
+  std::optional<std::string> preset;  // unset: the coach's
   std::optional<bool> constrain;
   json::Json interpreter_overrides = json::Json::object();  // sampling keys for each role
   json::Json explainer_overrides = json::Json::object();
@@ -60,12 +64,15 @@ TurnInput parse_turn(const json::Json& input);
 RoleSettings with_overrides(RoleSettings settings, const json::Json& overrides, const char* role);
 
 struct RoleRun {
-  std::string prompt;   // the ChatML text sent to the model
+  std::vector<text::ChatMessage> messages;  // the conversation the model answered
+  std::string prompt;   // its ChatML text, sent to the model
   std::vector<int32_t> prompt_ids;  // and its tokens
   std::string raw;      // what the model wrote
   std::string text;     // raw without its think blocks: what the turn reads (coach/think_block.hpp)
   std::string thinking; // the think blocks' contents; empty when there were none
   int64_t tokens = 0;   // generated tokens
+  int32_t max_tokens = 0;  // the most it could write
+  int64_t history_turns = 0;  // history entries the prompt kept
   int64_t prompt_tokens = 0, reused_tokens = 0;
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full
@@ -86,6 +93,11 @@ struct TurnResult {
   std::optional<RoleRun> explainer;
   std::vector<std::string> jargon;    // forbidden terms in the explainer's reply
   json::Json memory;                  // athlete_memory after this turn
+  // The entries this turn adds to the conversation's history, for the next
+  // turn's context: the athlete's message (with the coach's user turn as
+  // "prompt" in the v6 layout, when the coach answered) and the reply.
+  json::Json history = json::Json::array();
+  std::string preset, layout;         // what the turn ran with
   uint64_t seed = 0;
   double total_ms = 0;
 };

@@ -19,13 +19,14 @@ const char* const kFallbackExplanation = "Sorry, I couldn't put an answer togeth
 }  // namespace
 
 TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, const RoleRunner& explainer,
-                         const TextCallback& on_text) {
+                         const TextCallback& on_text, coach::PromptLayout layout) {
   TurnResult r;
   coach::PromptRequest request;
   request.context = input.context;
   request.message = input.message;
+  request.layout = layout;
   request.context_validated = true;  // parse_turn checked it
-  std::string user_turn;
+  std::string user_turn, explainer_turn;
   r.interpreter = interpreter(request, {}, user_turn);
 
   const auto processed = coach::postprocess(r.interpreter.text, user_turn);
@@ -44,7 +45,6 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
       r.reply = decision.clarify_message;
     } else if (decision.route == coach::Route::explainer) {
       request.interpreter = *processed.request;
-      std::string explainer_turn;
       r.explainer = explainer(request, on_text, explainer_turn);
       const auto finished = coach::finish_explainer_text(r.explainer->text);
       r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
@@ -53,10 +53,18 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
   }
   if (r.reply && !r.explainer && on_text) on_text(*r.reply);
 
+  // The turn joins the conversation: in the v6 layout the coach will see
+  // its own user turn again, as it saw it now.
+  const std::string today = input.context.value("today", "");
+  json::Json said = {{"role", "user"}, {"message", input.message}, {"ts", today}};
+  if (layout == coach::PromptLayout::v6 && r.explainer) said["prompt"] = explainer_turn;
+  r.history.push_back(said);
+  if (r.reply) r.history.push_back({{"role", "assistant"}, {"message", *r.reply}, {"ts", today}});
+
   // What the athlete said this turn adds to what the coach remembers.
   coach::AthleteMemory memory;
   if (input.context.contains("athlete_memory")) memory = coach::memory_from_json(input.context.at("athlete_memory"));
-  const auto facts = coach::extract_facts({{"user", input.message, ""}});
+  const auto facts = coach::extract_facts({{"user", input.message, "", ""}});
   r.memory = coach::to_json(coach::merge_memory(memory, facts, {}, {}));
   return r;
 }

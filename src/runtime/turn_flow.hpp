@@ -1,6 +1,5 @@
 #pragma once
-// The deterministic flow of one turn around the two models (runtime.md "One
-// turn"): interpreter -> post-processor -> router -> explainer (or the
+// The deterministic flow of one turn around the two models (docs/turn.md): interpreter -> post-processor -> router -> explainer (or the
 // engine, or a clarifying question) -> clean-up and governor -> memory.
 // Each model sits behind a RoleRunner, so the flow also runs without models:
 // the boundary fuzzer (fuzz/turn_fuzz.cpp) feeds it arbitrary model text.
@@ -18,8 +17,9 @@ namespace josi::runtime {
 using RoleRunner =
     std::function<RoleRun(coach::PromptRequest request, const TextCallback& on_text, std::string& user_turn)>;
 
-// Runs `input` through the flow; leaves seed, constrained and total_ms to the caller.
+// Runs `input` through the flow, its prompts in `layout`; leaves seed,
+// constrained, preset, layout and total_ms to the caller.
 TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, const RoleRunner& explainer,
-                         const TextCallback& on_text);
+                         const TextCallback& on_text, coach::PromptLayout layout = coach::PromptLayout::v5);
 
 }  // namespace josi::runtime

@@ -76,6 +76,7 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
   if (m.version.empty()) throw Error(source + ": manifest: version is empty");
   m.base_model = optional_string(root, "base_model", "", source);
   m.published = optional_string(root, "published", "", source);
+  m.preset = optional_string(root, "preset", "", source);
   const std::string ship = optional_string(root, "ship", "", source);
   if (ship == "adapters")
     m.ship = ShipShape::adapters;
@@ -143,6 +144,7 @@ std::string manifest_json(const Manifest& manifest) {
       if (auto it = manifest.sanity.find(std::string(role)); it != manifest.sanity.end()) sanity[it->first] = it->second;
     root["sanity"] = std::move(sanity);
   }
+  if (!manifest.preset.empty()) root["preset"] = manifest.preset;
   return root.dump(2) + "\n";
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// The model manifest (../shared/spec/pipeline.md §6): version, base model,
+// The model manifest (docs/architecture.md "Shipping"): version, base model,
 // publication time, per role the file name, size, SHA-256, quant and URL,
-// and the release checks' scores. What `josi publish` uploads last and
+// the release checks' scores and the preset the models run with. What `josi publish` uploads last and
 // `josi download` trusts only after checking every field, above all that
 // file names are plain names.
 //
@@ -43,6 +43,9 @@ struct Manifest {
   // Per role, what `josi publish` found: "5/5", "2/2" or "skipped"; empty in
   // manifests from before the release gate.
   std::map<std::string, std::string> sanity;
+  // How the models are to be run (josi.preset in their files): "v5", "v6",
+  // or "" in manifests of files that do not say.
+  std::string preset;
 
   const ModelEntry* find(std::string_view role) const;
 };

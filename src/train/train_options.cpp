@@ -114,10 +114,15 @@ void check_options(const TrainOptions& o) {
           "--gradient_checkpointing " + o.gradient_checkpointing + ": expected auto, on or off");
 }
 
+std::string run_preset(const TrainOptions& o) {
+  return o.mode == data::DatasetMode::unified || o.recipe.rfind("qwen3", 0) == 0 ? "v6" : "v5";
+}
+
 json::Json to_json(const TrainOptions& o) {
   json::Json out = json::Json::object();
   out["recipe"] = o.recipe;
   out["mode"] = data::mode_name(o.mode);
+  out["preset"] = run_preset(o);
   out["base_model"] = o.base_model.string();
   out["train_data"] = o.train_data.string();
   out["val_data"] = o.val_data.string();

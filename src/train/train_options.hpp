@@ -66,6 +66,11 @@ void complete_defaults(TrainOptions& options);
 void check_options(const TrainOptions& options);
 
 json::Json to_json(const TrainOptions& options);
+
+// How a model trained with `options` is to be run (its preset, written into
+// training_config.json and from there into the GGUF files): "v6" for the
+// users' Qwen3 recipes and unified data (the v6 prompt layout), else "v5".
+std::string run_preset(const TrainOptions& options);
 // Reads the settings back from a training_config.json; throws naming `what`.
 TrainOptions train_options_from_json(const json::Json& value, const std::string& what);
 
