@@ -25,7 +25,7 @@ struct HistoryTurn {
   std::string role;  // user | assistant
   std::string message;
   std::string ts;
-  std::string prompt;  // user entries: the user turn as the coach saw it ("" when not given)
+  std::string prompt{};  // user entries: the user turn as the coach saw it ("" when not given)
 };
 
 // Facts from the user turns of `history`, first-seen order, deduplicated.

@@ -66,7 +66,8 @@ const json::Json& member_or_empty(const json::Json& object, const char* key) {
 }
 
 // The v6 engine-grounding block: the lines the v6 training data was
-// generated with, in its order, each only when the context has its value.
+// generated with, in its order, each only when the context has its value
+// (a confidence of 0 and the data tier "None" have none).
 std::string v6_context_block(const json::Json& context) {
   const auto& readiness = context.at("readiness");
   const auto& grounding = member_or_empty(context, "grounding");
@@ -83,7 +84,7 @@ std::string v6_context_block(const json::Json& context) {
     std::snprintf(pct, sizeof(pct), "%.0f%%", c * 100.0);
     line("Readiness confidence", pct);
   }
-  line("Data tier", text_of(readiness, "data_tier"));
+  if (text_of(readiness, "data_tier") != "None") line("Data tier", text_of(readiness, "data_tier"));
   line("Max zone allowed", text_of(grounding, "max_zone_allowed"));
   line("Zone cap reason", text_of(grounding, "zone_cap_reason"));
   if (has_session) line("Session", text_of(session, "target_zone") + " \"" + text_of(session, "structure_label") + "\"");

@@ -64,7 +64,7 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
   // What the athlete said this turn adds to what the coach remembers.
   coach::AthleteMemory memory;
   if (input.context.contains("athlete_memory")) memory = coach::memory_from_json(input.context.at("athlete_memory"));
-  const auto facts = coach::extract_facts({{"user", input.message, "", ""}});
+  const auto facts = coach::extract_facts({{"user", input.message, ""}});
   r.memory = coach::to_json(coach::merge_memory(memory, facts, {}, {}));
   return r;
 }
