@@ -3,7 +3,7 @@
  *   coach_turn --base BASE.gguf INTERPRETER_ADAPTER.gguf EXPLAINER_ADAPTER.gguf TURN.json [CACHE_DIR]
  * Opens both models (the same file may serve both; or one base with each
  * role's LoRA adapter applied at run time), runs the turn read from
- * TURN.json (runtime.md "One turn"), streams the reply text to stderr as it
+ * TURN.json (docs/turn.md), streams the reply text to stderr as it
  * is generated and prints the turn's result JSON on stdout. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,8 @@
  * deterministic layers around them (the prompt builder, the output
  * constraint that keeps the interpreter's text a valid GATCRequest, the
  * post-processor, router, explainer clean-up and governor), as
- * ../shared/spec/runtime.md "One turn" defines its JSON input and output.
+ * docs/turn.md and schemas/turn_input.schema.json, schemas/turn_result.schema.json
+ * define its JSON input and output.
  *
  * Conventions of every call:
  *  - Strings are UTF-8 and NUL-terminated. Strings the library returns
@@ -106,7 +107,7 @@ JOSI_API const char* josi_coach_last_error(const josi_coach* coach);
 
 /* memory_json: the current athlete_memory object, or NULL when there is
  * none yet; history_json: a ChatContext history array; *memory_out: the
- * merged athlete_memory (coach.md §4), owned by the caller. Errors go to
+ * merged athlete_memory (docs/turn.md "Memory"), owned by the caller. Errors go to
  * josi_coach_last_error(NULL). */
 JOSI_API josi_status josi_memory_update(const char* memory_json, const char* history_json, char** memory_out);
 

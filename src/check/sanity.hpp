@@ -1,5 +1,5 @@
 #pragma once
-// The seed's release checks (pipeline.md §5): five interpreter prompts whose
+// The seed's release checks (docs/architecture.md "The release checks"): five interpreter prompts whose
 // request must have the right action and field, two explainer prompts whose
 // answer must be plain text. They run through the runtime's path, the one
 // the app uses (the role's ChatML prompt, stop tokens, the interpreter's

@@ -1,5 +1,5 @@
 #pragma once
-// Duration extraction from athlete text (coach.md §3 fixup 1): "45 min",
+// Duration extraction from athlete text (the post-processor's first fixup): "45 min",
 // "1.5 hours", "half an hour", "an hour". Used to backfill time_available_min.
 #include <optional>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// The dialogue governor (coach.md §5): answer first, at most one question,
+// The dialogue governor: answer first, at most one question,
 // prefer none. Applied to the explainer's text before the athlete sees it.
 #include <string>
 #include <string_view>
@@ -12,7 +12,7 @@ bool is_question(std::string_view sentence);
 bool is_rhetorical(std::string_view sentence);
 int question_score(std::string_view sentence);
 
-// Rules 1-3 of coach.md §5. `response_type` is the legacy response type when
+// Rules 1-3 of the governor. `response_type` is the legacy response type when
 // known; SafetyWarning and Decline pass unchanged.
 std::string govern(std::string_view text, std::string_view response_type = "");
 

@@ -25,7 +25,7 @@ bool parse_object(std::string_view text, json::Json& out) {
   return true;
 }
 
-// Step 4: output cut off by the token limit. coach.md walks back from the end
+// Step 4: output cut off by the token limit. The recovery walks back from the end
 // trying, at each ',', the text before it plus '}' and, at each '{', the text
 // through it plus '}'; the first that parses wins. Here only candidates that
 // can parse are tried, with the same result and linear cost on long output:

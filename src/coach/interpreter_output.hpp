@@ -1,5 +1,5 @@
 #pragma once
-// Recovering a JSON object from the interpreter's raw text (coach.md §3
+// Recovering a JSON object from the interpreter's raw text (the post-processor's
 // "Parsing"): markdown fences, surrounding prose, and truncated output.
 #include <optional>
 #include <string_view>

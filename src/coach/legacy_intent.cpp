@@ -38,7 +38,7 @@ bool string_in(const Json& object, const char* key, const std::set<std::string>&
   return it != object.end() && it->is_string() && allowed.count(it->get<std::string>()) > 0;
 }
 
-// coach.md §6 validity: source_cards is not checked here (it is backfilled).
+// Validity: source_cards is not checked here (it is backfilled).
 bool is_valid_intent(const Json& v) {
   if (!v.is_object()) return false;
   const auto& allowed = allowed_values();

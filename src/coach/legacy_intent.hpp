@@ -1,5 +1,5 @@
 #pragma once
-// The v3 LLMIntent parser (coach.md §6): repairs the usual small-model JSON
+// The v3 LLMIntent parser: repairs the usual small-model JSON
 // mistakes and accepts only a complete, valid intent.
 #include <optional>
 #include <string_view>

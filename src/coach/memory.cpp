@@ -28,7 +28,7 @@ struct RuleGroup {
   std::vector<Rule> rules;
 };
 
-// coach.md §4's extraction table, in table order (which is also the order
+// The extraction table, in table order (which is also the order
 // facts from one message come out in).
 const std::vector<RuleGroup>& rule_groups() {
   static const std::vector<RuleGroup> groups = [] {

@@ -1,5 +1,5 @@
 #pragma once
-// Athlete memory (coach.md §4): facts extracted from what the athlete says,
+// Athlete memory (docs/turn.md "Memory"): facts extracted from what the athlete says,
 // merged across conversations, and serialised into the MEMORY prompt block.
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// The GATCRequest post-processor (coach.md §3): parse the interpreter's text,
+// The GATCRequest post-processor: parse the interpreter's text,
 // apply the deterministic fixups, validate against the GATCRequest schema.
 #include <optional>
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace josi::coach {
 
-// The fixups of coach.md §3 in order, on a copy of `request`. `user_turn` is
+// The fixups in order, on a copy of `request`. `user_turn` is
 // the full user turn (message plus CONTEXT/PROFILE/... blocks).
 json::Json apply_fixups(json::Json request, std::string_view user_turn);
 

@@ -8,7 +8,7 @@ namespace josi::coach {
 
 namespace {
 
-// One pattern per entry of the coach.md §3 list. `[^\n]` stands for Python's
+// One pattern per red flag. `[^\n]` stands for Python's
 // `.`, which does not cross a line break. The apostrophe in "can't" may also be
 // the typographic ’ that phone keyboards insert: the same phrase, as typed.
 // Safety widening beyond the reference list (a missed red flag is the costly

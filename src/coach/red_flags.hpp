@@ -1,5 +1,5 @@
 #pragma once
-// Medical red flags (coach.md §3 fixup 5): symptoms that must stop training
+// Medical red flags (the post-processor's fifth fixup): symptoms that must stop training
 // and send the athlete to a professional. Common illness is not one.
 #include <string_view>
 

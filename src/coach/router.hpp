@@ -1,5 +1,5 @@
 #pragma once
-// The router (coach.md §2): code, not a model, decides what happens with the
+// The router: code, not a model, decides what happens with the
 // interpreter's validated request.
 #include <string>
 #include <string_view>

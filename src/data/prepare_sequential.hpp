@@ -1,5 +1,5 @@
 #pragma once
-// Builds the sequential explainer dataset (pipeline.md §1): each explainer
+// Builds the sequential explainer dataset (the seed's prepare_sequential_data.py): each explainer
 // example whose user turn the interpreter data also has, and whose
 // interpreter action is explain or answer_question, becomes
 //   system    = the explainer sequential prompt

@@ -14,7 +14,7 @@ struct Row {
   GgmlTypeInfo info;
 };
 
-// Block geometry from formats.md "Quantized blocks"; the remaining sizes follow
+// Block geometry of ggml's quantized blocks; the remaining sizes follow
 // the same layouts (Q4_1: d, m, qs[16]; Q8_1: d, s, q[32]; Q2_K: scales[16],
 // qs[64], d, dmin; Q3_K: hmask[32], qs[64], scales[12], d).
 constexpr std::array<Row, 15> kTypes = {{

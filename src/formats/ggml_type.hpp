@@ -1,6 +1,6 @@
 #pragma once
 // ggml tensor types as GGUF stores them: ids, block sizes and bytes per block
-// (../shared/spec/formats.md "GGUF" and "Quantized blocks").
+// (the GGUF format and ggml's quantized blocks, docs/architecture.md).
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -93,7 +93,7 @@ int quantize_block(const float* x, int n, int8_t* q, float& d, int16_t* sums16) 
 // K-quants.
 
 // The 12 packed Q4_K/Q5_K scale bytes -> bytes 0..7 = the 6-bit scales,
-// 8..15 = the mins. formats.md's packing as 32-bit words w0..w2: scales
+// 8..15 = the mins. The Q4_K packing as 32-bit words w0..w2: scales
 // 0..3 = w0 & 63 (per byte), mins 0..3 = w1 & 63, scales 4..7 = (w2 & 15) |
 // top two bits of w0's bytes << 4, mins 4..7 = (w2 >> 4) | top two bits of
 // w1's bytes << 4. The 16-byte load reads 4 bytes of the block past the scales.

@@ -164,7 +164,7 @@ struct Blocks32 {
 // ---------------------------------------------------------------------------
 // K-quants.
 
-// Sub-block j's 6-bit scale and min from the 12 packed bytes (formats.md):
+// Sub-block j's 6-bit scale and min from the 12 packed bytes (ggml's Q4_K/Q5_K layout):
 // j < 4 in the low six bits of bytes j and j+4; j ≥ 4 in the nibbles of
 // byte j+4 with the top two bits of bytes j−4 and j.
 void k_scale_min(const uint8_t* s, int j, int& scale, int& min) {

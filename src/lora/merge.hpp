@@ -1,5 +1,5 @@
 #pragma once
-// Merging a LoRA adapter into its base model (pipeline.md §3): every adapted
+// Merging a LoRA adapter into its base model (docs/architecture.md "What is where", lora/): every adapted
 // weight becomes W + (alpha / r) * B * A, computed in f32 and rounded once to
 // the output type; everything else is copied. The result is a complete
 // Hugging Face directory (config.json, model.safetensors, tokenizer and

@@ -1,6 +1,6 @@
 #pragma once
 // Block quantization of weight rows into the ggml block types GGUF stores
-// (../shared/spec/formats.md "Quantized blocks"), and the dequantizers that
+// (ggml's quantized blocks), and the dequantizers that
 // define them. Layouts are bit-exact with llama.cpp, so files written here
 // load there. Quantizers search per-block scales (and mins) that minimise a
 // weighted squared error rather than taking plain min/max.

@@ -1,5 +1,5 @@
 #pragma once
-// Packed ggml block layouts (../shared/spec/formats.md "Quantized blocks")
+// Packed ggml block layouts (ggml's quantized blocks)
 // and the per-type kernels block_quant.cpp dispatches to. Private to quant/.
 //
 // The structs only fix offsets and sizes; kernels copy a block in or out with

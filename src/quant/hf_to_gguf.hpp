@@ -2,7 +2,7 @@
 // Converts a Hugging Face model directory (Qwen2, Qwen3 or llama architecture,
 // single or sharded safetensors in F32/F16/BF16) into a GGUF file llama.cpp
 // loads unchanged: architecture metadata, the full tokenizer, tensors renamed
-// and laid out per ../shared/spec/formats.md; and a PEFT LoRA adapter into
+// and laid out as llama.cpp lays them out; and a PEFT LoRA adapter into
 // a GGUF LoRA adapter. Streams tensor by tensor, so
 // memory stays near the largest tensor, not the model.
 #include <filesystem>

@@ -1,6 +1,6 @@
 #pragma once
 // Which block type each tensor of a model gets for a file type such as
-// Q4_K_M (../shared/spec/formats.md "Mixture rules", llama.cpp's choices for
+// Q4_K_M (llama.cpp's choices for
 // Qwen2-like dense models): 1-D tensors stay F32, the output matrix gets
 // more bits, and some attn_v / ffn_down layers get Q6_K.
 #include <cstdint>

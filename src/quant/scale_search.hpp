@@ -56,7 +56,7 @@ constexpr float kZeroBlock = 1e-30f;
 //
 // Default weights: w = y² + 2·mean(y²) over the block. The y² term makes the
 // large weights, which are rare and dominate a matmul's output, reconstruct
-// more precisely (formats.md: "weights ≈ x² plus a small term"); the floor
+// more precisely (llama.cpp's importance: weights ≈ x² plus a small term); the floor
 // keeps the many small weights from being sacrificed to them, which pure y²
 // would do. With it a 3σ weight counts about 3.7× a typical one, close to the
 // (σ + |x|)-style weighting llama.cpp's K-quants use, and plain relative RMS

@@ -1,6 +1,6 @@
 #pragma once
 // The coach runtime: one athlete turn through both models and the
-// deterministic layers around them, in process (runtime.md "One turn"):
+// deterministic layers around them, in process (docs/turn.md):
 //   prompt builder (the model's tokenizer counts the budget)
 //   -> interpreter, its output constrained to a valid GATCRequest
 //   -> post-processor and schema check -> router

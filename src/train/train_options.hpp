@@ -1,5 +1,5 @@
 #pragma once
-// Every setting of a training run, with the seed's defaults (pipeline.md §2).
+// Every setting of a training run, with the seed's defaults (docs/architecture.md "Training").
 // They are written to training_config.json, which is also what --resume reads
 // back, so a resumed run continues with exactly the same settings. Free of
 // libtorch, like trainer.hpp and merge.hpp: the CLI compiles without it.

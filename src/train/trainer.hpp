@@ -1,5 +1,5 @@
 #pragma once
-// The training run (pipeline.md §2): LoRA fine-tuning of a Qwen2 base on the
+// The training run (docs/architecture.md "Training"): LoRA fine-tuning of a Qwen2 base on the
 // completion tokens of a chat dataset with the seed's recipe (AdamW, warmup
 // then cosine, gradient accumulation, clipping, evaluation every
 // max(1, n_train / (batch x accumulation x 4)) steps, checkpoints of which the

@@ -80,7 +80,7 @@ public final class JosiCoach implements AutoCloseable {
   }
 
   /**
-   * One turn: turnJson is runtime.md's "One turn" input; returns its output
+   * One turn: turnJson is a turn's input (docs/turn.md); returns its result
    * JSON, the same bytes as {@code josi chat --jsonl} (timings aside).
    * listener (may be null) receives the reply text as it is generated. A
    * failed turn throws and leaves the coach usable.
@@ -128,7 +128,7 @@ public final class JosiCoach implements AutoCloseable {
   }
 
   /**
-   * The athlete memory after a conversation (coach.md §4): memoryJson is the
+   * The athlete memory after a conversation (docs/turn.md "Memory"): memoryJson is the
    * current athlete_memory object, or null when there is none yet;
    * historyJson a ChatContext history array.
    */
