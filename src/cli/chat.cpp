@@ -31,7 +31,8 @@ using json::Json;
 
 struct Options {
   std::string interpreter, explainer, base, interpreter_adapter, explainer_adapter;
-  std::string context, memory, interpreter_prompt, explainer_prompt, cache_dir;
+  std::string context, memory, interpreter_prompt, explainer_prompt, cache_dir, knowledge;
+  std::optional<size_t> max_cards;
   std::string input = "-";
   std::string preset, training_rows;
   size_t threads = 0;
@@ -74,6 +75,11 @@ runtime::CoachOptions coach_options(const Options& o) {
   if (!o.interpreter_prompt.empty()) c.interpreter_prompt = data::load_system_prompt(o.interpreter_prompt);
   if (!o.explainer_prompt.empty()) c.explainer_prompt = data::load_system_prompt(o.explainer_prompt);
   if (!o.cache_dir.empty()) c.cache_dir = o.cache_dir;
+  if (!o.knowledge.empty()) c.knowledge = o.knowledge;
+  if (o.max_cards) {
+    if (o.knowledge.empty()) throw Error("chat: --max_cards needs --knowledge", ExitCode::usage);
+    c.max_cards = *o.max_cards;
+  }
   c.threads = o.threads;
   c.n_ctx = o.n_ctx;
   if (!o.preset.empty()) c.preset = o.preset;
@@ -261,6 +267,10 @@ void register_chat(CLI::App& app) {
   cmd->add_option(flag("explainer_prompt"), o->explainer_prompt, "Explainer sequential system prompt file (default: Josi's own)")
       ->check(CLI::ExistingFile);
   cmd->add_option(flag("cache_dir"), o->cache_dir, "Keep each role's system-prompt prefix here across runs");
+  cmd->add_option(flag("knowledge"), o->knowledge, "Coaching cards (knowledge.json) for the coach's turns, placed as trained")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("max_cards"), o->max_cards, "Most cards a coach turn gets (default 2, as trained)")
+      ->check(CLI::Range(0, 8));
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("seed"), o->seed, "Seed of the first turn (then +1 per turn; default: random)");
   cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens (default: the preset's, v5 2048, v6 4096)");

@@ -22,6 +22,7 @@ void register_bench(CLI::App& app);               // josi bench
 void register_chat(CLI::App& app);                // josi chat
 void register_sanity(CLI::App& app);              // josi sanity
 void register_eval(CLI::App& app);                // josi eval
+void register_knowledge(CLI::App& app);           // josi knowledge check / select / show / bench
 
 // The exit code of the subcommand that ran (0 unless it set one).
 int exit_code();

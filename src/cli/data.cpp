@@ -1,15 +1,19 @@
 // josi data validate FILE... [--mode interpreter|explainer|unified] [--tokenizer F|MODEL.gguf] [--max_seq_length N] [--json]
 // josi data conv2jsonl FILE.conv... [--out F.jsonl]
+// josi data inject-knowledge FILE... --knowledge knowledge.json [--max_cards 2] [--out F.jsonl]
 #include <iostream>
 
 #include "base/error.hpp"
+#include "base/files.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "base/files.hpp"
 #include "data/conversation_file.hpp"
+#include "data/jsonl.hpp"
+#include "data/knowledge_rows.hpp"
 #include "data/validate.hpp"
-#include "text/tokenizer.hpp"
 #include "json/python_dumps.hpp"
+#include "knowledge/knowledge_base.hpp"
+#include "text/tokenizer.hpp"
 
 namespace josi::cli {
 
@@ -106,6 +110,33 @@ void register_data(CLI::App& app) {
         print_report(report);
     }
     set_exit_code(clean ? 0 : static_cast<int>(ExitCode::failure));
+  });
+
+  auto* inject = data->add_subcommand("inject-knowledge",
+                                      "Give the coach rows of training data their coaching cards, as the runtime places them");
+  struct InjectOptions {
+    std::string knowledge, out;
+    std::vector<std::string> files;
+    size_t max_cards = 2;
+  };
+  auto inject_opts = std::make_shared<InjectOptions>();
+  inject->add_option("files", inject_opts->files, "JSONL training rows")->required()->check(CLI::ExistingFile);
+  inject->add_option(flag("knowledge"), inject_opts->knowledge, "knowledge.json")->required()->check(CLI::ExistingFile);
+  inject->add_option(flag("max_cards"), inject_opts->max_cards, "Most cards a message gets (the users' training: 2)")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str();
+  inject->add_option(flag("out"), inject_opts->out, "Output JSONL (default: standard output)");
+  inject->callback([inject_opts] {
+    const auto knowledge = knowledge::KnowledgeBase::load(inject_opts->knowledge);
+    std::string text;
+    data::KnowledgeRowsSummary summary;
+    for (const auto& path : inject_opts->files)
+      for (const auto& row : data::inject_knowledge_rows(data::read_jsonl(path), path, knowledge, inject_opts->max_cards, summary))
+        text += json::python_dumps(row) + "\n";
+    if (inject_opts->out.empty()) std::cout << text;
+    else base::write_file_atomic(inject_opts->out, text);
+    std::cerr << "inject-knowledge: " << summary.rows << " rows, " << summary.coach_rows << " for the coach; "
+              << summary.messages_with_cards << " of their " << summary.messages << " athlete messages got cards\n";
   });
 
   auto* conv = data->add_subcommand("conv2jsonl", "Convert .conv conversations into training rows (JSONL)");

@@ -52,5 +52,6 @@ int main(int argc, char** argv) {
   josi::cli::register_eval(app);
   josi::cli::register_logits(app);
   josi::cli::register_bench(app);
+  josi::cli::register_knowledge(app);
   return josi::cli::run_cli(app, argc, argv);
 }

@@ -7,6 +7,7 @@
 #include "coach/router.hpp"
 #include "json/python_dumps.hpp"
 #include "json/schema.hpp"
+#include "knowledge/card_injection.hpp"
 
 namespace josi::coach {
 
@@ -181,9 +182,15 @@ Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_toke
   const auto history = history_from_json(request.context.at("history"));
 
   Prompt prompt;
-  auto attempt = [&](bool with_memory, size_t start) {
+  auto attempt = [&](bool with_memory, size_t start, size_t cards) {
     const size_t turns = history.size() - start;
     prompt.user = user_turn(request, with_memory ? memory_text : "", history, turns);
+    prompt.cards.clear();
+    if (request.knowledge && cards > 0) {
+      auto injected = knowledge::inject_cards(prompt.user, *request.knowledge, cards);
+      prompt.user = std::move(injected.user_turn);
+      prompt.cards = std::move(injected.cards);
+    }
     prompt.messages = {{"system", request.system}};
     if (request.layout == PromptLayout::v6) {
       const auto earlier = history_turns(history, start);
@@ -196,10 +203,13 @@ Prompt build_prompt(const PromptRequest& request, const TokenCounter& count_toke
     prompt.memory_included = with_memory && !memory_text.empty();
     return prompt.tokens <= limit;
   };
-  // History goes first (oldest turns first), then memory.
+  // History goes first (oldest turns first), then cards, then memory.
+  const size_t cards = request.knowledge ? request.max_cards : 0;
   for (size_t start : history_starts(request, history))
-    if (attempt(true, start)) return prompt;
-  if (attempt(false, history.size())) return prompt;
+    if (attempt(true, start, cards)) return prompt;
+  for (size_t fewer = cards; fewer-- > 0;)
+    if (attempt(true, history.size(), fewer)) return prompt;
+  if (attempt(false, history.size(), 0)) return prompt;
   throw Error("prompt does not fit: the system prompt and message need " + std::to_string(prompt.tokens) +
               " tokens, the budget is " + std::to_string(limit) + " (context " +
               std::to_string(budget.context_tokens) + " minus " + std::to_string(budget.max_new_tokens) +

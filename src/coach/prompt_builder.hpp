@@ -12,8 +12,9 @@
 //   interpreter gets none.
 //
 // then, for the explainer (the coach), "\n\n[INTERPRETER]\n<json>", all
-// wrapped in ChatML. When the whole prompt would not leave room for the
-// answer in the context, history is trimmed (oldest turns first), then
+// wrapped in ChatML, with the [KNOWLEDGE] block of the role's cards before
+// [INTERPRETER]. When the whole prompt would not leave room for the answer in
+// the context, history is trimmed (oldest turns first), then cards, then
 // memory; the system prompt and the current message are never cut.
 #include <cstddef>
 #include <functional>
@@ -24,6 +25,7 @@
 
 #include "coach/memory.hpp"
 #include "json/json.hpp"
+#include "knowledge/selector.hpp"
 #include "text/chat_template.hpp"
 
 namespace josi::coach {
@@ -68,6 +70,10 @@ struct PromptRequest {
   std::optional<json::Json> interpreter; // the explainer's [INTERPRETER] request
   bool context_validated = false;        // the caller checked context against the schema: not again
   PromptLayout layout = PromptLayout::v5;
+  // Coaching cards for this role (null: none), placed as training placed
+  // them (knowledge/card_injection.hpp), at most max_cards.
+  const knowledge::KnowledgeBase* knowledge = nullptr;
+  size_t max_cards = 0;
 };
 
 struct Prompt {
@@ -77,6 +83,7 @@ struct Prompt {
   size_t tokens = 0;   // by the counter used
   size_t history_turns = 0;  // history entries kept (in the HISTORY block, or as chat turns)
   bool memory_included = false;
+  std::vector<knowledge::SelectedCard> cards;  // the cards in the user turn
 };
 
 // Validates the ChatContext (errors name their JSON paths), lays out the

@@ -1,5 +1,7 @@
 #include "data/chat_example.hpp"
 
+#include "base/strings.hpp"
+
 namespace josi::data {
 
 bool ChatExample::is_single_turn() const {
@@ -78,6 +80,10 @@ json::Json to_json(const ChatExample& example) {
   json::Json messages = json::Json::array();
   for (const auto& m : example.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
   return json::Json{{"messages", std::move(messages)}};
+}
+
+bool is_interpreter_prompt(std::string_view system_prompt) {
+  return base::to_lower_ascii(system_prompt).find("gatcrequest") != std::string::npos;
 }
 
 }  // namespace josi::data

@@ -32,6 +32,10 @@ std::optional<ChatExample> chat_example_from_json(const json::Json& value, size_
 
 json::Json to_json(const ChatExample& example);
 
+// The interpreter's system prompt asks for GATCRequest JSON; the coach's
+// mentions the interpreter too (its [INTERPRETER] block), never that.
+bool is_interpreter_prompt(std::string_view system_prompt);
+
 // What one assistant turn is trained on: every message before it, and it.
 struct TurnExample {
   std::vector<Message> prompt;

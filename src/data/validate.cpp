@@ -102,12 +102,6 @@ size_t occurrences(std::string_view text, std::string_view part) {
   return n;
 }
 
-// The interpreter's system prompt asks for GATCRequest JSON; the coach's
-// mentions the interpreter too (its [INTERPRETER] block), never that.
-bool is_interpreter_prompt(const std::string& system_prompt) {
-  return base::to_lower_ascii(system_prompt).find("gatcrequest") != std::string::npos;
-}
-
 // interpreter when most targets are GATCRequests, explainer when almost none
 // are, unified (both roles) in between.
 DatasetMode guess_mode(const std::vector<ChatExample>& rows) {

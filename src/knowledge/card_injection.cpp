@@ -120,4 +120,11 @@ Injection inject_cards(std::string_view user_turn, const KnowledgeBase& knowledg
   return out;
 }
 
+std::string without_cards(std::string_view user_turn) {
+  const size_t start = user_turn.find("\n\n[KNOWLEDGE]");
+  if (start == std::string_view::npos) return std::string(user_turn);
+  const size_t end = user_turn.find("\n\n[INTERPRETER]", start);
+  return std::string(user_turn.substr(0, start)) + std::string(end == std::string_view::npos ? "" : user_turn.substr(end));
+}
+
 }  // namespace josi::knowledge

@@ -40,4 +40,9 @@ struct Injection {
 // `user_turn` with at most `max_cards` cards (2 in the users' training data).
 Injection inject_cards(std::string_view user_turn, const KnowledgeBase& knowledge, size_t max_cards);
 
+// `user_turn` without the block inject_cards put in: what the athlete and
+// the app wrote, for rules that must not read the cards' text (a card on
+// chest pain is not a red flag).
+std::string without_cards(std::string_view user_turn);
+
 }  // namespace josi::knowledge

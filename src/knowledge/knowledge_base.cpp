@@ -1,5 +1,6 @@
 #include "knowledge/knowledge_base.hpp"
 
+#include <map>
 #include <set>
 
 #include "base/error.hpp"
@@ -143,6 +144,13 @@ KnowledgeBase KnowledgeBase::parse(std::string_view text, const std::string& sou
     if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more: josi knowledge check lists them)";
     throw Error(line);
   }
+  std::map<std::string, size_t> ids;
+  for (auto& e : base.entries_)
+    for (const auto& k : e.keywords) {
+      const auto [it, added] = ids.emplace(k, base.keywords_.size());
+      if (added) base.keywords_.push_back(k);
+      e.keyword_ids.push_back(it->second);
+    }
   return base;
 }
 

@@ -23,6 +23,7 @@ struct Entry {
   std::vector<std::string> topics;
   std::vector<std::string> keywords;  // lower-case; a phrase holds a space
   std::string content;
+  std::vector<size_t> keyword_ids;     // each keyword's place in KnowledgeBase::keywords()
 };
 
 // Bounds a knowledge file must keep (the users' has 114 entries of at most
@@ -43,10 +44,13 @@ class KnowledgeBase {
   const std::string& version() const { return version_; }
   const std::vector<Entry>& entries() const { return entries_; }
   const Entry* find(std::string_view id) const;
+  // Every keyword once (the users' 1,297 are 180): a message is searched for each once.
+  const std::vector<std::string>& keywords() const { return keywords_; }
 
  private:
   std::string version_;
   std::vector<Entry> entries_;
+  std::vector<std::string> keywords_;
 };
 
 // Every problem of a knowledge file's text, one line each ("<source>: entry

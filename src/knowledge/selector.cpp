@@ -20,13 +20,14 @@ bool any_word(const std::set<std::string>& words, const std::array<std::string_v
   return false;
 }
 
-double score_of(const Entry& e, const std::string& message, const std::set<std::string>& words, std::string_view action,
-                std::string_view sport) {
+// `found[i]`: the message holds keyword i of the knowledge base.
+double score_of(const Entry& e, const std::vector<std::string>& keywords, const std::vector<bool>& found,
+                const std::set<std::string>& words, std::string_view action, std::string_view sport) {
   double score = 0;
   if (!sport.empty() && e.sport) score += *e.sport == sport ? 3.0 : -5.0;
   double hits = 0;
-  for (const auto& k : e.keywords)
-    if (message.find(k) != std::string::npos) hits += k.find(' ') != std::string::npos ? 2 : 1;
+  for (const size_t k : e.keyword_ids)
+    if (found[k]) hits += keywords[k].find(' ') != std::string::npos ? 2 : 1;
   score += std::min(hits, 6.0);
   if (e.section == "overview" && hits > 0) score += 1.0;
   if (e.section == "safety" && hits > 0) score += 0.5;
@@ -53,9 +54,12 @@ std::vector<SelectedCard> select_cards(const KnowledgeBase& knowledge, std::stri
                                        std::string_view sport, size_t max_cards) {
   const std::string m = lower_for_keywords(message);
   const auto words = words_of(m);
+  const auto& keywords = knowledge.keywords();
+  std::vector<bool> found(keywords.size());
+  for (size_t k = 0; k < keywords.size(); ++k) found[k] = m.find(keywords[k]) != std::string::npos;
   std::vector<SelectedCard> scored;
   for (const auto& e : knowledge.entries()) {
-    const double s = score_of(e, m, words, action, sport);
+    const double s = score_of(e, keywords, found, words, action, sport);
     if (s > 0) scored.push_back({&e, s});
   }
   std::stable_sort(scored.begin(), scored.end(), [](const SelectedCard& a, const SelectedCard& b) {

@@ -1,5 +1,6 @@
 #include "runtime/coach.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -81,6 +82,11 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   with_overrides(options_.interpreter, options_.interpreter_overrides, "interpreter");
   with_overrides(options_.explainer, options_.explainer_overrides, "explainer");
   if (options_.preset) preset_named(*options_.preset);
+  if (options_.max_cards > 8) throw Error("coach: at most 8 cards a turn", ExitCode::usage);
+  for (const auto& role : options_.card_roles)
+    if (role != "interpreter" && role != "explainer")
+      throw Error("coach: card roles are interpreter and explainer, not " + base::quoted(role), ExitCode::usage);
+  if (options_.knowledge) knowledge_ = std::make_unique<knowledge::KnowledgeBase>(knowledge::KnowledgeBase::load(*options_.knowledge));
   engines_ = std::make_unique<Engines>(options_.threads);
   auto& e = *engines_;
   e.interpreter_model = std::make_unique<LoadedModel>(options_.interpreter_model);
@@ -153,6 +159,7 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
                          options_.prefix_cache, on_text);
   run.max_tokens = settings.max_tokens;
   run.history_turns = static_cast<int64_t>(prompt.history_turns);
+  for (const auto& card : prompt.cards) run.cards.push_back({card.entry->id, card.score});
   return run;
 }
 
@@ -177,12 +184,23 @@ TurnResult Coach::run(const TurnInput& input, const TextCallback& on_text) {
   // A complex question gets the preset's longer answer, unless a length was asked for.
   const bool length_given =
       options_.explainer_overrides.contains("max_tokens") || input.explainer_overrides.contains("max_tokens");
+  const size_t max_cards = input.max_cards.value_or(options_.max_cards);
+  const auto& card_roles = input.card_roles ? *input.card_roles : options_.card_roles;
+  if (!knowledge_ && (input.max_cards.value_or(0) > 0 || (input.card_roles && !input.card_roles->empty())))
+    throw Error("\"options.knowledge\": this coach has no coaching cards (open it with a knowledge file)");
+  const auto with_cards = [&](coach::PromptRequest& request, const char* role) {
+    if (!knowledge_ || std::find(card_roles.begin(), card_roles.end(), role) == card_roles.end()) return;
+    request.knowledge = knowledge_.get();
+    request.max_cards = max_cards;
+  };
   TurnResult r = run_turn_flow(
       input,
       [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
+        with_cards(request, "interpreter");
         return run_role(*e.interpreter, std::move(request), interpreter, seed, constrained, stream, user_turn);
       },
       [&](coach::PromptRequest request, const TextCallback& stream, std::string& user_turn) {
+        with_cards(request, "explainer");
         RoleSettings settings = explainer;
         if (preset.complex_max_tokens && !length_given && request.interpreter && is_complex_question(*request.interpreter))
           settings.max_tokens = preset.complex_max_tokens;

@@ -23,6 +23,7 @@
 
 #include "coach/prompt_builder.hpp"
 #include "json/json.hpp"
+#include "knowledge/knowledge_base.hpp"
 #include "runtime/preset.hpp"
 #include "runtime/role_session.hpp"
 #include "runtime/turn.hpp"
@@ -38,6 +39,12 @@ struct CoachOptions {
   std::optional<std::string> interpreter_prompt;  // system prompt text; unset: Josi's own
   std::optional<std::string> explainer_prompt;    // the sequential explainer prompt; unset: Josi's own
   std::optional<std::filesystem::path> cache_dir;  // unset: the prefix is kept in memory only
+  // The coaching cards (knowledge.json), read once; unset: none. Each turn
+  // gives the roles in card_roles at most max_cards, as training did (the
+  // coach, 2); a turn's options.knowledge may change both.
+  std::optional<std::filesystem::path> knowledge;
+  size_t max_cards = 2;
+  std::vector<std::string> card_roles = {"explainer"};
   size_t threads = 0;                              // 0: all cores
   // How the models are run (runtime/preset.hpp). Unset: the preset the
   // model file names (an adapter's first), else v5. A turn may override it.
@@ -84,6 +91,7 @@ class Coach {
   int64_t n_ctx() const { return n_ctx_; }
   // Resident weights and caches: both model files (once when shared), the adapters and both KV caches.
   uint64_t model_bytes() const;
+  const knowledge::KnowledgeBase* knowledge() const { return knowledge_.get(); }
   uint64_t kv_bytes() const;
 
  private:
@@ -98,6 +106,7 @@ class Coach {
 
   CoachOptions options_;
   const Preset* preset_ = nullptr;
+  std::unique_ptr<knowledge::KnowledgeBase> knowledge_;
   std::optional<coach::PromptLayout> file_layout_;  // the model file's, when the coach runs the file's preset
   int64_t n_ctx_ = 2048;
   std::unique_ptr<Engines> engines_;

@@ -42,6 +42,30 @@ int64_t integer_of(const Json& v, const std::string& where) {
   return v.get<int64_t>();
 }
 
+// options.knowledge: {"max_cards": 0..8, "roles": ["interpreter", "explainer"]}.
+void parse_knowledge_options(const Json& value, TurnInput& t) {
+  if (!value.is_object()) throw Error("\"options.knowledge\": expected an object, got " + json::type_name(value));
+  for (const auto& [key, v] : value.items()) {
+    const std::string where = "\"options.knowledge." + key + "\"";
+    if (key == "max_cards") {
+      const int64_t n = integer_of(v, where);
+      if (n < 0 || n > 8) throw Error(where + ": must be 0..8");
+      t.max_cards = static_cast<size_t>(n);
+    } else if (key == "roles") {
+      if (!v.is_array()) throw Error(where + ": expected an array of \"interpreter\" and \"explainer\"");
+      std::vector<std::string> roles;
+      for (const auto& role : v) {
+        if (!role.is_string() || (role != "interpreter" && role != "explainer"))
+          throw Error(where + ": expected \"interpreter\" or \"explainer\", got " + role.dump());
+        roles.push_back(role.get<std::string>());
+      }
+      t.card_roles = roles;
+    } else {
+      throw Error(where + ": unknown option");
+    }
+  }
+}
+
 }  // namespace
 
 RoleSettings with_overrides(RoleSettings settings, const Json& overrides, const char* role) {
@@ -110,6 +134,8 @@ TurnInput parse_turn(const Json& input) {
     } else if (key == "preset") {
       if (!value.is_string()) throw Error("\"options.preset\": expected \"v5\" or \"v6\"");
       t.preset = preset_named(value.get<std::string>(), "\"options.preset\"").name;
+    } else if (key == "knowledge") {
+      parse_knowledge_options(value, t);
     } else if (key == "constrain") {
       if (!value.is_boolean()) throw Error("\"options.constrain\": expected true or false");
       t.constrain = value.get<bool>();
@@ -143,6 +169,12 @@ void RoleRun::set_output(std::string_view written) {
 
 namespace {
 
+Json cards_json(const std::vector<RoleRun::Card>& cards) {
+  Json out = Json::array();
+  for (const auto& c : cards) out.push_back({{"id", c.id}, {"score", c.score}});
+  return out;
+}
+
 Json role_json(const RoleRun& r) {
   return {{"prompt", r.prompt},
           {"raw", r.raw},
@@ -151,6 +183,7 @@ Json role_json(const RoleRun& r) {
           {"max_tokens", r.max_tokens},
           {"prompt_tokens", r.prompt_tokens},
           {"history_turns", r.history_turns},
+          {"knowledge", cards_json(r.cards)},
           {"stop", r.stop},
           {"decoding",
            {{"forward_passes", r.decoding.forward_passes},

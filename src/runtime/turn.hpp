@@ -6,7 +6,8 @@
 // Input:  {"message": str, "context": ChatContext, "options": {...}?}
 // options: seed, preset ("v5" | "v6"), max_tokens, temperature, top_p,
 //          top_k, min_p, repeat_penalty, repeat_last_n (both roles),
-//          constrain (the interpreter's output constraint), and
+//          constrain (the interpreter's output constraint), knowledge
+//          ({"max_cards": N, "roles": [...]}: the coaching cards), and
 //          "interpreter" / "explainer" objects with the sampling keys for
 //          one role only.
 #include <cstdint>
@@ -51,6 +52,8 @@ struct TurnInput {
   json::Json context;  // a schema-valid ChatContext
   std::optional<uint64_t> seed;
   std::optional<std::string> preset;  // unset: the coach's
+  std::optional<size_t> max_cards;    // unset: the coach's
+  std::optional<std::vector<std::string>> card_roles;  // unset: the coach's
   std::optional<bool> constrain;
   json::Json interpreter_overrides = json::Json::object();  // sampling keys for each role
   json::Json explainer_overrides = json::Json::object();
@@ -73,6 +76,11 @@ struct RoleRun {
   int64_t tokens = 0;   // generated tokens
   int32_t max_tokens = 0;  // the most it could write
   int64_t history_turns = 0;  // history entries the prompt kept
+  struct Card {
+    std::string id;
+    double score = 0;
+  };
+  std::vector<Card> cards;    // the coaching cards in its prompt
   int64_t prompt_tokens = 0, reused_tokens = 0;
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full

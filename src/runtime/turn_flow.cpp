@@ -4,6 +4,7 @@
 #include "coach/memory.hpp"
 #include "coach/postprocessor.hpp"
 #include "coach/router.hpp"
+#include "knowledge/card_injection.hpp"
 
 namespace josi::runtime {
 
@@ -29,7 +30,8 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
   std::string user_turn, explainer_turn;
   r.interpreter = interpreter(request, {}, user_turn);
 
-  const auto processed = coach::postprocess(r.interpreter.text, user_turn);
+  // The post-processor reads what the athlete and the app wrote, not the cards.
+  const auto processed = coach::postprocess(r.interpreter.text, knowledge::without_cards(user_turn));
   r.interpreter_valid = processed.valid;
   r.interpreter_errors = processed.errors;
   if (!processed.valid) {
