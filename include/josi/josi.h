@@ -35,14 +35,15 @@ extern "C" {
 
 /* The version of the functions and structs below; a library reports it in
  * josi_version. Grows when a call or a struct field is added. */
-#define JOSI_API_VERSION 2
+#define JOSI_API_VERSION 3
 
 typedef struct josi_coach josi_coach;
 
 typedef enum {
   JOSI_OK = 0,
   JOSI_ERR_ARGUMENT,  /* a NULL pointer, a wrong struct_size, an option out of range */
-  JOSI_ERR_MODEL,     /* a model file that is missing or cannot serve (not qwen2/llama, no ChatML tokens, damaged) */
+  JOSI_ERR_MODEL,     /* a model file that is missing or cannot serve (not qwen2/qwen3/llama, no ChatML tokens,
+                         damaged), or a knowledge file that is missing or fails its checks */
   JOSI_ERR_INPUT,     /* turn, memory or history JSON that is malformed or breaks its schema */
   JOSI_ERR_CANCELLED, /* the turn ended on josi_coach_cancel or a text callback's request */
   JOSI_ERR_IO,        /* a file or the cache directory could not be read or written */
@@ -58,7 +59,7 @@ typedef struct josi_options {
   const char* explainer_prompt;   /* system prompt text; NULL: built in */
   const char* cache_dir;         /* where each role's prefix is kept between launches; NULL: in memory only */
   int32_t n_threads;             /* 0: all cores */
-  int32_t n_ctx;                 /* 0: 2048 */
+  int32_t n_ctx;                 /* 0: the preset's the model file names (v5 2048, v6 4096; docs/turn.md) */
   /* Since api 2. GGUF LoRA adapters applied at run time on each role's
    * model; NULL: none. Ship one base and two adapters: interpreter_model
    * is then the base (explainer_model NULL), mapped once for both roles.
@@ -66,6 +67,13 @@ typedef struct josi_options {
    * struct_size says so) and gets no adapters. */
   const char* interpreter_adapter;
   const char* explainer_adapter;
+  /* Since api 3. The coaching cards (knowledge.json, shipped beside the
+   * models), read once at open; NULL: none. Each coach turn then gets up to
+   * two cards, selected and placed as the model was trained with them; a
+   * turn's "options": {"knowledge": {...}} changes that (docs/turn.md).
+   * Callers built against api 1 or 2 pass their smaller struct and get no
+   * cards. */
+  const char* knowledge_path;
 } josi_options;
 
 /* Receives the athlete-facing text of the explainer as it is generated, one

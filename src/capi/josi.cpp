@@ -84,14 +84,16 @@ void josi_options_init(josi_options* options) {
   options->struct_size = sizeof *options;
 }
 
-// josi_options as api 1 laid it out: everything before the adapters.
+// josi_options as api 1 laid it out (everything before the adapters), and as api 2 (before the knowledge file).
 constexpr size_t kOptionsSizeApi1 = offsetof(josi_options, interpreter_adapter);
+constexpr size_t kOptionsSizeApi2 = offsetof(josi_options, knowledge_path);
 
 josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out) {
   if (!out) return argument_error(thread_error, "josi_coach_open: out is NULL");
   *out = nullptr;
   if (!caller_options) return argument_error(thread_error, "josi_coach_open: options is NULL");
-  if (caller_options->struct_size != sizeof(josi_options) && caller_options->struct_size != kOptionsSizeApi1)
+  if (caller_options->struct_size != sizeof(josi_options) && caller_options->struct_size != kOptionsSizeApi1 &&
+      caller_options->struct_size != kOptionsSizeApi2)
     return argument_error(thread_error, "josi_coach_open: options.struct_size is not sizeof(josi_options): call josi_options_init");
   // An older caller's struct ends early: only its bytes are read, the rest stays zero (NULL).
   josi_options full;
@@ -111,6 +113,7 @@ josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out
     if (options->cache_dir) o.cache_dir = options->cache_dir;
     if (options->interpreter_adapter) o.interpreter_adapter = options->interpreter_adapter;
     if (options->explainer_adapter) o.explainer_adapter = options->explainer_adapter;
+    if (options->knowledge_path) o.knowledge = options->knowledge_path;
     o.threads = static_cast<size_t>(options->n_threads);
     if (options->n_ctx) o.n_ctx = options->n_ctx;
     auto coach = std::make_unique<josi_coach>();

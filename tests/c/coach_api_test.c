@@ -2,7 +2,7 @@
 /* The C API of include/josi/josi.h, from C, every call and its bad
  * arguments: run on the tiny model, built with AddressSanitizer and
  * UndefinedBehaviorSanitizer (leaks included).
- *   coach_api_test MODEL.gguf TURNS.jsonl WORKDIR */
+ *   coach_api_test MODEL.gguf TURNS.jsonl WORKDIR [KNOWLEDGE.json] */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,13 +41,13 @@ static char* turn_with_seed(const char* turns_path, int seed) {
 
 static void test_version_and_options(void) {
   CHECK(contains(josi_version(), "libjosi "));
-  CHECK(contains(josi_version(), "(api 2)"));
+  CHECK(contains(josi_version(), "(api 3)"));
   josi_options o;
   memset(&o, 0xAB, sizeof o);
   josi_options_init(&o);
   CHECK(o.struct_size == sizeof o);
   CHECK(o.interpreter_model == NULL && o.cache_dir == NULL && o.n_threads == 0 && o.n_ctx == 0);
-  CHECK(o.interpreter_adapter == NULL && o.explainer_adapter == NULL);
+  CHECK(o.interpreter_adapter == NULL && o.explainer_adapter == NULL && o.knowledge_path == NULL);
   josi_options_init(NULL); /* harmless */
 }
 
@@ -229,6 +229,71 @@ static void test_api1_options(const char* model, const char* turns) {
   CHECK(coach == NULL);
 }
 
+/* josi_options as a caller built against api 2 laid it out: adapters, no cards. */
+typedef struct {
+  josi_options_api1 api1;
+  const char* interpreter_adapter;
+  const char* explainer_adapter;
+} josi_options_api2;
+
+static void test_api2_options(const char* model, const char* turns) {
+  josi_options_api2 old;
+  memset(&old, 0, sizeof old);
+  old.api1.struct_size = sizeof old;
+  old.api1.interpreter_model = model;
+  old.api1.n_threads = 1;
+  josi_coach* coach = NULL;
+  CHECK(josi_coach_open((const josi_options*)&old, &coach) == JOSI_OK);
+  if (!coach) return;
+  char* turn = turn_with_seed(turns, 1);
+  char* result = NULL;
+  CHECK(josi_coach_turn(coach, turn, NULL, NULL, &result) == JOSI_OK);
+  CHECK(contains(result, "\"knowledge\": []"));
+  josi_string_free(result);
+  free(turn);
+  josi_coach_close(coach);
+}
+
+/* With the coaching cards, the coach's turn names the cards it was given;
+ * a bad knowledge file fails the open with a line naming it. */
+static void test_knowledge(const char* model, const char* knowledge, const char* workdir) {
+  josi_options o;
+  josi_options_init(&o);
+  o.interpreter_model = model;
+  o.n_threads = 1;
+  o.knowledge_path = knowledge;
+  josi_coach* coach = NULL;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_OK);
+  if (!coach) return;
+  const char* turn =
+      "{\"message\": \"What is zone 2?\", \"context\": {\"athlete_id\": \"a\", \"tier\": \"coach\", \"mode\": \"coach\", "
+      "\"persona_id\": \"balanced\", \"today\": \"2026-03-14\", \"readiness\": {\"state\": \"Productive\", "
+      "\"confidence\": 0.8, \"level\": \"Green\", \"data_tier\": \"Good\"}, \"has_session_context\": false, "
+      "\"history\": [], \"profile_summary\": {\"sport\": \"running\"}}, \"options\": {\"seed\": 1, "
+      "\"interpreter\": {\"replay\": \"{\\\"action\\\": \\\"answer_question\\\", \\\"question\\\": \\\"What is zone 2?\\\"}\"}, "
+      "\"explainer\": {\"replay\": \"Easy.\"}}}";
+  char* result = NULL;
+  CHECK(josi_coach_turn(coach, turn, NULL, NULL, &result) == JOSI_OK);
+  CHECK(contains(result, "\"route\": \"explainer\""));
+  CHECK(contains(result, "\"knowledge\": [{\"id\": \""));
+  CHECK(contains(result, "[KNOWLEDGE]"));
+  josi_string_free(result);
+  josi_coach_close(coach);
+
+  char bad[4096];
+  snprintf(bad, sizeof bad, "%s/bad-knowledge.json", workdir);
+  FILE* f = fopen(bad, "wb");
+  if (f) {
+    fputs("{\"version\": \"v6\", \"total_entries\": 1, \"entries\": [{\"id\": 3}]}", f);
+    fclose(f);
+  }
+  o.knowledge_path = bad;
+  coach = (josi_coach*)1;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_ERR_MODEL);
+  CHECK(coach == NULL);
+  CHECK(contains(josi_coach_last_error(NULL), "bad-knowledge.json"));
+}
+
 static void test_memory_update(void) {
   char* memory = (char*)1;
   CHECK(josi_memory_update(NULL, NULL, &memory) == JOSI_ERR_ARGUMENT);
@@ -251,14 +316,16 @@ static void test_memory_update(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s MODEL.gguf TURNS.jsonl WORKDIR\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s MODEL.gguf TURNS.jsonl WORKDIR [KNOWLEDGE.json]\n", argv[0]);
     return 2;
   }
   test_version_and_options();
   test_open_refuses_bad_arguments(argv[1], argv[3]);
   test_memory_update();
   test_api1_options(argv[1], argv[2]);
+  test_api2_options(argv[1], argv[2]);
+  if (argc == 5) test_knowledge(argv[1], argv[4], argv[3]);
   test_turns(argv[1], argv[2]);
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("coach_api_test: all checks passed\n");

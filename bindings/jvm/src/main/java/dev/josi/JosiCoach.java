@@ -47,9 +47,11 @@ public final class JosiCoach implements AutoCloseable {
     public String interpreterAdapter;
     /** The explainer's GGUF LoRA adapter, applied at run time on its model. */
     public String explainerAdapter;
+    /** The coaching cards (knowledge.json): up to two per coach turn, placed as trained. */
+    public String knowledgePath;
     /** Threads for the models; 0 uses every core. */
     public int threads;
-    /** Context length in tokens; 0 is 2048. */
+    /** Context length in tokens; 0 is the model's preset's (v5 2048, v6 4096). */
     public int contextLength;
 
     public Options(String interpreterModel) {
@@ -76,7 +78,8 @@ public final class JosiCoach implements AutoCloseable {
     Objects.requireNonNull(options, "options");
     return new JosiCoach(nativeOpen(utf8(options.interpreterModel), utf8(options.explainerModel),
         utf8(options.interpreterPrompt), utf8(options.explainerPrompt), utf8(options.cacheDir),
-        utf8(options.interpreterAdapter), utf8(options.explainerAdapter), options.threads, options.contextLength));
+        utf8(options.interpreterAdapter), utf8(options.explainerAdapter), utf8(options.knowledgePath), options.threads,
+        options.contextLength));
   }
 
   /**
@@ -160,8 +163,8 @@ public final class JosiCoach implements AutoCloseable {
   private static native String nativeVersion();
 
   private static native long nativeOpen(byte[] interpreterModel, byte[] explainerModel, byte[] interpreterPrompt,
-      byte[] explainerPrompt, byte[] cacheDir, byte[] interpreterAdapter, byte[] explainerAdapter, int threads,
-      int contextLength) throws JosiException;
+      byte[] explainerPrompt, byte[] cacheDir, byte[] interpreterAdapter, byte[] explainerAdapter, byte[] knowledgePath,
+      int threads, int contextLength) throws JosiException;
 
   private static native byte[] nativeTurn(long handle, byte[] turnJson, TextListener listener) throws JosiException;
 

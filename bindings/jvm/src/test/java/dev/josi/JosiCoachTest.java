@@ -82,7 +82,7 @@ class JosiCoachTest {
 
   @Test
   void versionNamesTheApi() {
-    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 2\\)"), JosiCoach.version());
+    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 3\\)"), JosiCoach.version());
   }
 
   @Test
@@ -208,6 +208,29 @@ class JosiCoachTest {
       JosiException e = assertThrows(JosiException.class, () -> JosiCoach.memoryUpdate(bad[0], bad[1]));
       assertSame(JosiException.Status.INPUT, e.status(), e.getMessage());
     }
+  }
+
+  /** With knowledgePath the coach's turn gets coaching cards and names them; a bad file fails the open. */
+  @Test
+  void knowledgeCardsReachTheCoach() throws Exception {
+    JosiCoach.Options options = new JosiCoach.Options(MODEL);
+    options.threads = 2;
+    options.knowledgePath = System.getProperty("josi.test.knowledge");
+    String turn = turnJson("What is zone 2?", 3, 40);
+    turn = turn.substring(0, turn.length() - 2) + ", \"interpreter\": {\"replay\": "
+        + pythonString("{\"action\": \"answer_question\", \"question\": \"What is zone 2?\"}")
+        + "}, \"explainer\": {\"replay\": \"Easy.\"}}}";
+    try (JosiCoach withCards = JosiCoach.open(options)) {
+      String result = withCards.turn(turn, null);
+      assertTrue(result.contains("\"route\": \"explainer\""), result);
+      assertTrue(result.contains("\"knowledge\": [{\"id\": \"running__overview\", \"score\": 3.5}, {\"id\": \"zones__overview\", \"score\": 3.5}]"), result);
+    }
+    Path bad = DIR.resolve("bad-knowledge.json");
+    Files.writeString(bad, "{\"version\": \"v6\", \"entries\": 3}");
+    options.knowledgePath = bad.toString();
+    JosiException e = assertThrows(JosiException.class, () -> JosiCoach.open(options));
+    assertSame(JosiException.Status.MODEL, e.status());
+    assertTrue(e.getMessage().contains("bad-knowledge.json"), e.getMessage());
   }
 
   @Test
