@@ -25,7 +25,7 @@ struct Options {
   std::string public_url = std::string(ship::kDefaultPublicUrl);
   std::string quant = "Q4_K_M";
   std::string output_dir = "models/gguf";
-  std::string base_model, preset;
+  std::string base_model, preset, knowledge;
   std::string access_key, secret_key, endpoint, region, addressing = "auto";
   std::string part_size = "16MiB";
   int jobs = 4, retries = 5, timeout = 60;
@@ -110,6 +110,7 @@ void run(const Options& o) {
   r.quant_given = o.quant_given;
   r.base_model = o.base_model;
   r.preset = o.preset;
+  r.knowledge = o.knowledge;
   r.output_dir = o.output_dir;
   r.keep_f16 = o.keep_f16;
   r.skip_sanity = o.skip_sanity;
@@ -144,6 +145,9 @@ void register_publish(CLI::App& app) {
                   "Ready base GGUF file of --ship adapters (default: built from the adapters' base)");
   cmd->add_flag(flag("upload_only"), o->upload_only, "Upload ready GGUF files (--gguf-interpreter, --gguf-explainer)");
   cmd->add_flag(flag("no_upload"), o->no_upload, "Build the GGUF files and the manifest, upload nothing");
+  cmd->add_option(flag("knowledge"), o->knowledge,
+                  "Coaching cards (knowledge.json) to ship beside the models: checked first, uploaded as "
+                  "josi-v5-knowledge.json, named in the manifest");
   cmd->add_option(flag("preset"), o->preset,
                   "How the models are to be run, written into the files built and the manifest: v5 or v6 (default: "
                   "each training run's)")

@@ -9,6 +9,7 @@
 #include "formats/gguf.hpp"
 #include "formats/josi_metadata.hpp"
 #include "formats/peft_adapter.hpp"
+#include "knowledge/knowledge_base.hpp"
 #include "infer/adapter.hpp"
 #include "infer/model.hpp"
 #include "lora/merge.hpp"
@@ -231,6 +232,18 @@ std::map<std::string, std::string> run_gate(const std::vector<ship::PublishFile>
   return scores;
 }
 
+// The coaching cards ship only when `josi knowledge check` would pass them.
+void check_knowledge_file(const ReleaseOptions& o) {
+  if (o.knowledge.empty()) return;
+  if (!fs::is_regular_file(o.knowledge)) throw Error("publish: --knowledge " + o.knowledge.string() + " is not a file", ExitCode::io);
+  try {
+    knowledge::KnowledgeBase::load(o.knowledge);
+  } catch (const Error& e) {
+    throw Error(std::string("publish: the coaching cards fail their check, nothing built or uploaded: ") + e.what(),
+                ExitCode::usage);
+  }
+}
+
 // The preset the role files carry, which the manifest repeats for the app:
 // one for both roles (a file that names none leaves it to the other).
 std::string preset_of_roles(const std::vector<ship::PublishFile>& roles) {
@@ -268,6 +281,7 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
   if (!adapters && !o.base_gguf.empty())
     throw Error("publish: --gguf-base is the base of --ship adapters", ExitCode::usage);
   ReleaseResult result;
+  check_knowledge_file(o);
   std::vector<ship::PublishFile> roles = check_sources(o);
   std::optional<ship::PublishFile> base;
   if (adapters) base = check_base(o);
@@ -299,6 +313,7 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
   }
   if (base) result.files.push_back(*base);
   result.files.insert(result.files.end(), roles.begin(), roles.end());
+  if (!o.knowledge.empty()) result.files.push_back({std::string(ship::kKnowledgeRole), o.knowledge, "", ""});
 
   result.manifest = ship::build_manifest(result.files, o.public_url);
   result.manifest.sanity = sanity;

@@ -40,6 +40,7 @@ struct ReleaseOptions {
   bool keep_f16 = false;
   bool skip_sanity = false;          // ship without the checks; the manifest says "skipped"
   std::string preset;                // "v5" | "v6" written into built files; "": each training run's
+  std::filesystem::path knowledge;   // coaching cards shipped beside the models, checked first; empty: none
   size_t threads = 0;                // for the checks; 0: all cores
   std::string public_url = std::string(ship::kDefaultPublicUrl);
   std::optional<ship::S3Config> upload;  // none: build and check only (--no-upload)

@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "knowledge/knowledge_base.hpp"
 #include "ship/digest.hpp"
 #include "ship/transfer_progress.hpp"
 #include "ship/url.hpp"
@@ -192,6 +193,16 @@ std::vector<ModelDownload> download_models(const DownloadOptions& options, std::
     out << " downloaded (" << r.reason << "), " << r.transfer.bytes << " bytes, "
         << (r.transfer.verified ? "sha256 verified" : "not verified") << "; fetched " << r.transfer.fetched
         << " bytes, resumed at " << r.transfer.resumed_from << "\n";
+  }
+  // The cards passed their checksum; their content is checked as the app will read it.
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (errors[i] || plans[i].entry->role != kKnowledgeRole) continue;
+    try {
+      knowledge::KnowledgeBase::load(plans[i].file.dest);
+    } catch (const Error& e) {
+      fs::remove(plans[i].file.dest, ec);  // the app must not find cards it cannot read
+      failures += (failures.empty() ? "" : "; ") + std::string("knowledge: ") + e.what();
+    }
   }
   if (!failures.empty()) throw Error("download: " + failures);
   if (real_manifest) base::write_file_atomic(options.output_dir / kManifestFile, manifest_json(manifest));

@@ -35,9 +35,9 @@ std::string optional_string(const Json& object, const std::string& key, const st
 }
 
 ModelEntry parse_entry(const Json& entry, const std::string& role, const std::string& source) {
-  std::string where = "models." + role + ".";
-  if (!entry.is_object())
-    throw Error(source + ": manifest: models." + role + " must be an object, not " + json::type_name(entry));
+  const std::string name = role == kKnowledgeRole ? role : "models." + role;
+  const std::string where = name + ".";
+  if (!entry.is_object()) throw Error(source + ": manifest: " + name + " must be an object, not " + json::type_name(entry));
   ModelEntry m;
   m.role = role;
   m.file = string_field(entry, "file", where, source);
@@ -112,6 +112,8 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
   }
   if (m.models.size() == static_cast<size_t>(has_base))
     throw Error(source + ": manifest: models has neither an interpreter nor an explainer entry");
+  if (auto it = root.find(std::string(kKnowledgeRole)); it != root.end())
+    m.models.push_back(parse_entry(*it, std::string(kKnowledgeRole), source));
   // Two roles writing one file, or a model overwriting the local manifest copy, would clobber each other.
   for (size_t i = 0; i < m.models.size(); ++i) {
     if (m.models[i].file == kManifestFile)
@@ -133,11 +135,14 @@ std::string manifest_json(const Manifest& manifest) {
   if (manifest.ship == ShipShape::adapters) root["ship"] = "adapters";
   Json models = Json::object();
   for (const auto& m : manifest.models) {
+    if (m.role == kKnowledgeRole) continue;
     models[m.role] = {{"file", m.file}, {"size_bytes", m.size_bytes}, {"sha256", m.sha256},
                       {"quant", m.quant},  {"url", m.url}};
     if (!m.adapter_of.empty()) models[m.role]["adapter_of"] = m.adapter_of;
   }
   root["models"] = std::move(models);
+  if (const ModelEntry* k = manifest.find(kKnowledgeRole))
+    root["knowledge"] = {{"file", k->file}, {"size_bytes", k->size_bytes}, {"sha256", k->sha256}, {"url", k->url}};
   if (!manifest.sanity.empty()) {
     Json sanity = Json::object();
     for (auto role : kRoles)
@@ -178,9 +183,13 @@ std::vector<const ModelEntry*> files_for_roles(const Manifest& manifest, const s
     if (!entry->adapter_of.empty() && (files.empty() || files.front()->role != kBaseRole))
       files.insert(files.begin(), manifest.find(kBaseRole));  // parse_manifest made sure it is there
     files.push_back(entry);
+    if (role == "explainer")
+      if (const ModelEntry* cards = manifest.find(kKnowledgeRole)) files.push_back(cards);
   }
   return files;
 }
+
+std::string knowledge_file_name() { return "josi-v5-knowledge.json"; }
 
 bool is_plain_file_name(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '.') return false;

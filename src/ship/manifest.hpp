@@ -21,11 +21,14 @@ inline constexpr std::string_view kManifestFile = "josi-v5-manifest.json";
 inline constexpr std::string_view kDefaultPublicUrl = "https://objects.mivalta.com/models";
 inline constexpr std::array<std::string_view, 2> kRoles = {"interpreter", "explainer"};
 inline constexpr std::string_view kBaseRole = "base";  // the shared base of an adapters manifest
+// The coaching cards (knowledge.json) shipped beside the models: an entry like
+// a model's (file, size, SHA-256, URL), written as the manifest's "knowledge".
+inline constexpr std::string_view kKnowledgeRole = "knowledge";
 
 enum class ShipShape { merged, adapters };
 
 struct ModelEntry {
-  std::string role;         // "interpreter" | "explainer"
+  std::string role;         // "interpreter" | "explainer" | "base" | "knowledge"
   std::string file;         // a plain file name
   uint64_t size_bytes = 0;  // 0: unknown (built-in defaults only)
   std::string sha256;       // lower-case hex; "": unknown (built-in defaults only)
@@ -64,7 +67,9 @@ Manifest default_manifest(std::string_view base_url);
 
 std::string model_file_name(std::string_view role, std::string_view quant);  // josi-v5-<role>-<quant>.gguf
 std::string adapter_file_name(std::string_view role, std::string_view type);  // josi-v5-<role>-lora-<type>.gguf
-// The files a download of `roles` needs: each role's, and the base first when they are adapters of it.
+std::string knowledge_file_name();  // josi-v5-knowledge.json
+// The files a download of `roles` needs: each role's, the base first when
+// they are adapters of it, and the coaching cards with the explainer's.
 std::vector<const ModelEntry*> files_for_roles(const Manifest& manifest, const std::vector<std::string>& roles,
                                                const std::string& source);
 // Letters, digits, '.', '_', '-', '+'; not starting with '.'; at most 255 bytes.

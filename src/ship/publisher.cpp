@@ -84,7 +84,9 @@ Manifest build_manifest(const std::vector<PublishFile>& files, const std::string
     e.role = f.role;
     e.quant = f.quant;
     e.adapter_of = f.adapter_of;
-    e.file = f.adapter_of.empty() ? model_file_name(f.role, f.quant) : adapter_file_name(f.role, f.quant);
+    e.file = f.role == kKnowledgeRole ? knowledge_file_name()
+             : f.adapter_of.empty()     ? model_file_name(f.role, f.quant)
+                                        : adapter_file_name(f.role, f.quant);
     if (!f.adapter_of.empty()) manifest.ship = ShipShape::adapters;
     e.url = join_url(public_url, e.file);
     e.size_bytes = fs::file_size(f.path);
@@ -125,7 +127,7 @@ void upload_release(const std::vector<PublishFile>& files, const Manifest& manif
       if (aborted < 0)
         out << "publish: the store cannot list unfinished uploads; any left by an earlier failed run stay\n";
       UploadOptions model = options;
-      model.headers = {{"content-type", "application/octet-stream"},
+      model.headers = {{"content-type", f.role == kKnowledgeRole ? "application/json" : "application/octet-stream"},
                        {"x-amz-acl", "public-read"},
                        {"x-amz-meta-sha256", e.sha256}};
       auto result = upload_file(s3, e.file, f.path, model, [&](uint64_t n) { progress.add(n); });

@@ -216,6 +216,55 @@ TEST_F(PublishDownload, ANewVersionOrChecksumIsDownloadedAgain) {
   EXPECT_TRUE(contains(v.out, "explainer-q4_k_m.gguf downloaded (version changed from v5 to v5.1)")) << v.out;
 }
 
+// The coaching cards ship beside the models: checked before anything is
+// uploaded, named in the manifest, downloaded through nginx with the
+// explainer and verified; damaged bytes on the server are refused.
+TEST_F(PublishDownload, TheCoachingCardsShipBesideTheModels) {
+  const fs::path cards = source_dir() / "data" / "knowledge.sample.json";
+  TempDir bad_dir;
+  write_text(bad_dir / "bad.json", R"({"version": "v6", "total_entries": 1, "entries": [{"id": "a__b", "card": "x"}]})");
+  auto refused = publish(release, store, store.endpoint(), public_url, {"--knowledge", (bad_dir / "bad.json").string()});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "the coaching cards fail their check, nothing built or uploaded")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "bad.json: entry \"a__b\"")) << refused.err;
+  EXPECT_FALSE(contains(store.s3cmd("ls s3://mivalta-models/").out, "josi-v5")) << "nothing uploaded";
+
+  auto r = publish(release, store, store.endpoint(), public_url, {"--knowledge", cards.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string size = std::to_string(fs::file_size(cards));
+  EXPECT_TRUE(contains(r.out, "uploaded s3://mivalta-models/josi-v5-knowledge.json (" + size + " bytes")) << r.out;
+  EXPECT_TRUE(contains(r.out, "public " + public_url + "/josi-v5-knowledge.json: " + size + " bytes")) << r.out;
+  TempDir fetched;
+  ASSERT_EQ(store.s3cmd("get s3://mivalta-models/josi-v5-manifest.json " + (fetched / "m.json").string()).exit_code, 0);
+  const Json manifest = Json::parse(read_text(fetched / "m.json"));
+  EXPECT_EQ(manifest["knowledge"]["file"], "josi-v5-knowledge.json");
+  EXPECT_EQ(manifest["knowledge"]["sha256"], file_sha256(cards));
+  EXPECT_EQ(manifest["knowledge"]["size_bytes"].get<uint64_t>(), fs::file_size(cards));
+  EXPECT_FALSE(manifest["models"].contains("knowledge"));
+
+  TempDir out;
+  auto d = download(manifest_url, out.path());
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(read_text(out / "josi-v5-knowledge.json"), read_text(cards));
+  EXPECT_TRUE(contains(d.out, "download: knowledge: " + (out / "josi-v5-knowledge.json").string() + " downloaded")) << d.out;
+  // The interpreter alone needs no cards.
+  TempDir only;
+  ASSERT_EQ(download(manifest_url, only.path(), {"--interpreter-only"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(only / "josi-v5-knowledge.json"));
+
+  // Damaged on the server: the checksum refuses it, and nothing is left for the app to read.
+  std::string damaged = read_text(cards);
+  damaged[damaged.find("Zone 2")] = 'z';
+  write_text(bad_dir / "damaged.json", damaged);
+  ASSERT_EQ(store.s3cmd("put --acl-public " + (bad_dir / "damaged.json").string() + " s3://mivalta-models/josi-v5-knowledge.json").exit_code, 0);
+  TempDir again;
+  auto broken = download(manifest_url, again.path());
+  EXPECT_NE(broken.exit_code, 0) << broken.out;
+  EXPECT_TRUE(contains(broken.err, "knowledge")) << broken.err;
+  EXPECT_TRUE(contains(broken.err, "SHA-256 mismatch")) << broken.err;
+  EXPECT_FALSE(fs::exists(again / "josi-v5-knowledge.json"));
+}
+
 TEST(Mirror, StaticServingGuideServesAVerifiedMirror) {
   // josi download fills a directory; nginx (the guide's static block) serves it; josi download reads the mirror.
   Release release;
