@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "coach/prompt_builder.hpp"
 #include "data/chat_example.hpp"
 #include "data/jsonl.hpp"
 #include "json/json.hpp"
@@ -230,4 +231,50 @@ TEST(Knowledge, BadFilesGetOneLineEach) {
   } catch (const josi::Error& e) {
     EXPECT_STREQ(e.what(), "k.json: entry \"a__b\": the id is used twice (+1 more: josi knowledge check lists them)");
   }
+}
+
+// When the prompt would not fit, history goes first, then cards, then memory.
+TEST(Knowledge, TheBudgetDropsHistoryThenCardsThenMemory) {
+  using josi::coach::build_prompt;
+  Json ctx = Json::parse(josi::test::read_text(josi::test::source_dir() / "data" / "chat_context.sample.json"));
+  Json history = Json::array();
+  for (int t = 0; t < 8; ++t) {
+    history.push_back({{"role", "user"}, {"message", "question " + std::to_string(t) + std::string(300, 'q')}, {"ts", "2026-01-05"}});
+    history.push_back({{"role", "assistant"}, {"message", "answer " + std::to_string(t)}, {"ts", "2026-01-05"}});
+  }
+  josi::coach::PromptRequest r;
+  r.system = "SYS";
+  r.message = "What is Zone 2 and why should I train there?";
+  r.interpreter = Json{{"action", "answer_question"}, {"question", r.message}};
+  r.layout = josi::coach::PromptLayout::v6;
+  r.knowledge = &users_cards();
+  r.max_cards = 2;
+  const auto tokens = [&](const Json& history, size_t cards, bool memory) {
+    auto q = r;
+    q.context = ctx;
+    q.context["history"] = history;
+    if (!memory) q.context.erase("athlete_memory");
+    q.max_cards = cards;
+    return build_prompt(q, josi::coach::approximate_token_count, {1u << 20, 100}).tokens;
+  };
+  r.context = ctx;
+  r.context["history"] = history;
+  const auto fit = [&](size_t limit) { return build_prompt(r, josi::coach::approximate_token_count, {limit + 100, 100}); };
+  const auto all = fit(tokens(history, 2, true));
+  EXPECT_EQ(all.history_turns, 16u);
+  EXPECT_EQ(all.cards.size(), 2u);
+  const auto no_history = fit(tokens(Json::array(), 2, true));
+  EXPECT_EQ(no_history.history_turns, 0u);
+  EXPECT_EQ(no_history.cards.size(), 2u);
+  EXPECT_TRUE(no_history.memory_included);
+  const auto one_card = fit(tokens(Json::array(), 1, true));
+  EXPECT_EQ(one_card.cards.size(), 1u);
+  EXPECT_TRUE(one_card.memory_included);
+  const auto no_cards = fit(tokens(Json::array(), 0, true));
+  EXPECT_EQ(no_cards.cards.size(), 0u);
+  EXPECT_TRUE(no_cards.memory_included);
+  const auto bare = fit(tokens(Json::array(), 0, false));
+  EXPECT_FALSE(bare.memory_included);
+  EXPECT_EQ(bare.user.find("[KNOWLEDGE]"), std::string::npos);
+  EXPECT_NE(bare.user.find("[INTERPRETER]"), std::string::npos);
 }
