@@ -181,3 +181,67 @@ TEST_F(KnowledgeRuntime, WithoutCardsNothingChangesAndATurnMayChooseOthers) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("k.json: \"total_entries\""), std::string::npos) << r.err;
 }
+
+TEST(KnowledgeCli, CheckSelectShowAndTrainingData) {
+  const auto cards = v7("knowledge/knowledge.json").string();
+  auto r = run_josi({"knowledge", "check", cards});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("version v6, 114 entries from 22 cards (11 sport-specific): good"), std::string::npos) << r.out;
+  TempDir d;
+  josi::test::write_text(d / "bad.json",
+                         R"({"version": "v6", "total_entries": 2, "entries": [{"id": "a__b", "card": "a", "section": "b",)"
+                         R"( "topics": [], "keywords": ["Zone"], "content": "x"}, {"id": "a__b"}]})");
+  r = run_josi({"knowledge", "check", (d / "bad.json").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bad.json: entry \"a__b\": keywords[0] \"Zone\" is not lower-case"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.json: entry \"a__b\": the id is used twice"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("problems"), std::string::npos) << r.err;
+
+  r = run_josi({"knowledge", "select", "--knowledge", cards},
+               "{\"message\": \"How should I structure my running intervals?\", \"action\": \"create_workout\", \"sport\": \"run\"}\n"
+               "{\"message\": 3}\n{\"message\": \"What is Zone 2?\", \"action\": \"answer_question\", \"sport\": \"bike\", \"max_cards\": 2}\n");
+  EXPECT_EQ(r.exit_code, 1);  // the bad line
+  EXPECT_NE(r.out.find("{\"cards\": [{\"id\": \"running_v4__overview\", \"score\": 6.0}, {\"id\": \"running_v4__safety\", "
+                       "\"score\": 5.5}, {\"id\": \"running_v4__long_runs\", \"score\": 5.0}]}\n{\"error\": "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("{\"cards\": [{\"id\": \"cycling_v4__overview\", \"score\": "), std::string::npos) << r.out;
+  r = run_josi({"knowledge", "show", "--knowledge", cards, "running_v4__safety"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("running_v4__safety (card running_v4, section safety, sport run)\n", 0), 0u) << r.out;
+  EXPECT_NE(run_josi({"knowledge", "show", "--knowledge", cards, "nope"}).exit_code, 0);
+
+  // The users' coach rows, their selector blocks taken out, get them back from inject-knowledge.
+  std::string stripped_rows;
+  std::vector<Json> originals;
+  for (const auto& row : josi::data::read_jsonl(v7("data/val_v7_unified.jsonl"))) {
+    Json stripped = row.value;
+    bool changed = false;
+    for (auto& m : stripped["messages"]) {
+      if (m["role"] != "user") continue;
+      const std::string text = m["content"];
+      const size_t at = text.find("\n\n[KNOWLEDGE]\n\n");
+      if (at == std::string::npos || text.find("[KNOWLEDGE]", at + 13) != std::string::npos) continue;
+      const size_t end = text.find("\n\n[INTERPRETER]", at);
+      m["content"] = text.substr(0, at) + (end == std::string::npos ? "" : text.substr(end));
+      changed = true;
+    }
+    if (!changed) continue;
+    bool every_message_had_one = true;  // rows where some message had no block stay out: it may have scored none
+    for (const auto& m : row.value["messages"])
+      if (m["role"] == "user" && m["content"].get<std::string>().find("[KNOWLEDGE]") == std::string::npos)
+        every_message_had_one = false;
+    if (!every_message_had_one) continue;
+    stripped_rows += stripped.dump() + "\n";
+    originals.push_back(row.value);
+  }
+  ASSERT_GE(originals.size(), 40u);
+  josi::test::write_text(d / "stripped.jsonl", stripped_rows);
+  r = run_josi({"data", "inject-knowledge", (d / "stripped.jsonl").string(), "--knowledge", cards, "--out",
+                (d / "with.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto injected = josi::data::read_jsonl(d / "with.jsonl");
+  ASSERT_EQ(injected.size(), originals.size());
+  for (size_t i = 0; i < originals.size(); ++i) EXPECT_EQ(injected[i].value, originals[i]) << "row " << i + 1;
+  EXPECT_NE(r.err.find("inject-knowledge: " + std::to_string(originals.size()) + " rows"), std::string::npos) << r.err;
+}
