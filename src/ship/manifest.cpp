@@ -34,8 +34,11 @@ std::string optional_string(const Json& object, const std::string& key, const st
   return object.contains(key) ? string_field(object, key, where, source) : std::string();
 }
 
+// Where an entry sits in the manifest: "models.<role>", or "knowledge".
+std::string entry_name(const std::string& role) { return role == kKnowledgeRole ? role : "models." + role; }
+
 ModelEntry parse_entry(const Json& entry, const std::string& role, const std::string& source) {
-  const std::string name = role == kKnowledgeRole ? role : "models." + role;
+  const std::string name = entry_name(role);
   const std::string where = name + ".";
   if (!entry.is_object()) throw Error(source + ": manifest: " + name + " must be an object, not " + json::type_name(entry));
   ModelEntry m;
@@ -117,11 +120,11 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
   // Two roles writing one file, or a model overwriting the local manifest copy, would clobber each other.
   for (size_t i = 0; i < m.models.size(); ++i) {
     if (m.models[i].file == kManifestFile)
-      throw Error(source + ": manifest: models." + m.models[i].role + ".file is the manifest's own name; refused");
+      throw Error(source + ": manifest: " + entry_name(m.models[i].role) + ".file is the manifest's own name; refused");
     for (size_t j = 0; j < i; ++j)
       if (m.models[i].file == m.models[j].file)
-        throw Error(source + ": manifest: models." + m.models[i].role + ".file is the same as models." +
-                    m.models[j].role + ".file; refused");
+        throw Error(source + ": manifest: " + entry_name(m.models[i].role) + ".file is the same as " +
+                    entry_name(m.models[j].role) + ".file; refused");
   }
   return m;
 }

@@ -1,4 +1,4 @@
-// The model manifest: the layout of pipeline.md §6, round trips, and every
+// The model manifest: the seed's layout, round trips, and every
 // way a fetched manifest can be hostile or broken (each refused with the
 // field named), above all file names that are not plain names.
 #include <gtest/gtest.h>
@@ -224,3 +224,32 @@ TEST(Manifest, DefaultsNameTheSeedsFilesWithoutChecksums) {
 }
 
 }  // namespace
+
+// The coaching cards ride along: an entry like a model's, read and written
+// as the manifest's "knowledge", fetched with the explainer.
+TEST(Manifest, TheCoachingCardsHaveTheirOwnEntry) {
+  Json j = valid();
+  j["preset"] = "v6";
+  j["knowledge"] = {{"file", "josi-v5-knowledge.json"}, {"size_bytes", 156747}, {"sha256", kSha},
+                    {"url", "https://objects.mivalta.com/models/josi-v5-knowledge.json"}};
+  const Manifest m = parse_manifest(j.dump(), "m.json");
+  ASSERT_NE(m.find("knowledge"), nullptr);
+  EXPECT_EQ(m.find("knowledge")->size_bytes, 156747u);
+  EXPECT_EQ(m.preset, "v6");
+  const Json back = Json::parse(manifest_json(m));
+  EXPECT_EQ(back["knowledge"], j["knowledge"]);
+  EXPECT_FALSE(back["models"].contains("knowledge"));
+  EXPECT_EQ(back["preset"], "v6");
+  const auto files = files_for_roles(m, {"interpreter", "explainer"}, "m.json");
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[2]->role, "knowledge");
+  EXPECT_EQ(files_for_roles(m, {"interpreter"}, "m.json").size(), 1u);
+
+  j["knowledge"]["file"] = "../evil.json";
+  EXPECT_NE(error_of(j).find("manifest: knowledge.file \"../evil.json\" is not a plain file name"), std::string::npos)
+      << error_of(j);
+  j["knowledge"]["file"] = "josi-v5-explainer-q4_k_m.gguf";
+  EXPECT_NE(error_of(j).find("manifest: knowledge.file is the same as models.explainer.file"), std::string::npos) << error_of(j);
+  j["knowledge"] = "x";
+  EXPECT_NE(error_of(j).find("manifest: knowledge must be an object"), std::string::npos) << error_of(j);
+}
