@@ -74,6 +74,11 @@ typedef struct josi_options {
    * Callers built against api 1 or 2 pass their smaller struct and get no
    * cards. */
   const char* knowledge_path;
+  /* Since api 3. How the models run: "v5" or "v6" (sampling per role,
+   * answer lengths, context size, prompt layout; docs/turn.md "Presets").
+   * NULL: the preset the model file names, else v5. A turn's
+   * "options": {"preset": ...} still wins for that turn. */
+  const char* preset;
 } josi_options;
 
 /* Receives the athlete-facing text of the explainer as it is generated, one

@@ -114,6 +114,7 @@ josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out
     if (options->interpreter_adapter) o.interpreter_adapter = options->interpreter_adapter;
     if (options->explainer_adapter) o.explainer_adapter = options->explainer_adapter;
     if (options->knowledge_path) o.knowledge = options->knowledge_path;
+    if (options->preset) o.preset = options->preset;
     o.threads = static_cast<size_t>(options->n_threads);
     if (options->n_ctx) o.n_ctx = options->n_ctx;
     auto coach = std::make_unique<josi_coach>();

@@ -81,7 +81,13 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
     throw Error("coach: context size must be 64..32768", ExitCode::usage);
   with_overrides(options_.interpreter, options_.interpreter_overrides, "interpreter");
   with_overrides(options_.explainer, options_.explainer_overrides, "explainer");
-  if (options_.preset) preset_named(*options_.preset);
+  if (options_.preset) {
+    try {
+      preset_named(*options_.preset);
+    } catch (const Error& e) {
+      throw Error(e.what(), ExitCode::usage);
+    }
+  }
   if (options_.max_cards > 8) throw Error("coach: at most 8 cards a turn", ExitCode::usage);
   for (const auto& role : options_.card_roles)
     if (role != "interpreter" && role != "explainer")

@@ -47,7 +47,7 @@ static void test_version_and_options(void) {
   josi_options_init(&o);
   CHECK(o.struct_size == sizeof o);
   CHECK(o.interpreter_model == NULL && o.cache_dir == NULL && o.n_threads == 0 && o.n_ctx == 0);
-  CHECK(o.interpreter_adapter == NULL && o.explainer_adapter == NULL && o.knowledge_path == NULL);
+  CHECK(o.interpreter_adapter == NULL && o.explainer_adapter == NULL && o.knowledge_path == NULL && o.preset == NULL);
   josi_options_init(NULL); /* harmless */
 }
 
@@ -279,6 +279,25 @@ static void test_knowledge(const char* model, const char* knowledge, const char*
   CHECK(contains(result, "[KNOWLEDGE]"));
   josi_string_free(result);
   josi_coach_close(coach);
+
+  /* The caller names the preset; a turn may still name another. */
+  o.preset = "v6";
+  coach = NULL;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_OK);
+  if (coach) {
+    result = NULL;
+    CHECK(josi_coach_turn(coach, turn, NULL, NULL, &result) == JOSI_OK);
+    CHECK(contains(result, "\"preset\": \"v6\", \"layout\": \"v6\""));
+    CHECK(contains(result, "\"max_tokens\": 200"));
+    josi_string_free(result);
+    josi_coach_close(coach);
+  }
+  o.preset = "v7";
+  coach = (josi_coach*)1;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_ERR_ARGUMENT);
+  CHECK(coach == NULL);
+  CHECK(contains(josi_coach_last_error(NULL), "unknown preset \"v7\""));
+  o.preset = NULL;
 
   char bad[4096];
   snprintf(bad, sizeof bad, "%s/bad-knowledge.json", workdir);

@@ -49,6 +49,8 @@ public final class JosiCoach implements AutoCloseable {
     public String explainerAdapter;
     /** The coaching cards (knowledge.json): up to two per coach turn, placed as trained. */
     public String knowledgePath;
+    /** How the models run, "v5" or "v6"; null: the preset the model file names, else v5. */
+    public String preset;
     /** Threads for the models; 0 uses every core. */
     public int threads;
     /** Context length in tokens; 0 is the model's preset's (v5 2048, v6 4096). */
@@ -78,8 +80,8 @@ public final class JosiCoach implements AutoCloseable {
     Objects.requireNonNull(options, "options");
     return new JosiCoach(nativeOpen(utf8(options.interpreterModel), utf8(options.explainerModel),
         utf8(options.interpreterPrompt), utf8(options.explainerPrompt), utf8(options.cacheDir),
-        utf8(options.interpreterAdapter), utf8(options.explainerAdapter), utf8(options.knowledgePath), options.threads,
-        options.contextLength));
+        utf8(options.interpreterAdapter), utf8(options.explainerAdapter), utf8(options.knowledgePath),
+        utf8(options.preset), options.threads, options.contextLength));
   }
 
   /**
@@ -164,7 +166,7 @@ public final class JosiCoach implements AutoCloseable {
 
   private static native long nativeOpen(byte[] interpreterModel, byte[] explainerModel, byte[] interpreterPrompt,
       byte[] explainerPrompt, byte[] cacheDir, byte[] interpreterAdapter, byte[] explainerAdapter, byte[] knowledgePath,
-      int threads, int contextLength) throws JosiException;
+      byte[] preset, int threads, int contextLength) throws JosiException;
 
   private static native byte[] nativeTurn(long handle, byte[] turnJson, TextListener listener) throws JosiException;
 

@@ -225,6 +225,13 @@ class JosiCoachTest {
       assertTrue(result.contains("\"route\": \"explainer\""), result);
       assertTrue(result.contains("\"knowledge\": [{\"id\": \"running__overview\", \"score\": 3.5}, {\"id\": \"zones__overview\", \"score\": 3.5}]"), result);
     }
+    options.preset = "v6";
+    try (JosiCoach v6 = JosiCoach.open(options)) {
+      assertTrue(v6.turn(turn, null).contains("\"preset\": \"v6\", \"layout\": \"v6\""));
+    }
+    options.preset = "v7";
+    assertSame(JosiException.Status.ARGUMENT, assertThrows(JosiException.class, () -> JosiCoach.open(options)).status());
+    options.preset = null;
     Path bad = DIR.resolve("bad-knowledge.json");
     Files.writeString(bad, "{\"version\": \"v6\", \"entries\": 3}");
     options.knowledgePath = bad.toString();
