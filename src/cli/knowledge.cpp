@@ -35,7 +35,7 @@ std::string optional_text(const Json& in, const char* key) {
 
 Json select_line(const knowledge::KnowledgeBase& k, const Json& in) {
   for (const auto& [key, _] : in.items())
-    if (key != "message" && key != "action" && key != "sport" && key != "max_cards") throw Error("unknown field \"" + key + "\"");
+    if (key != "message" && key != "action" && key != "sport" && key != "max_cards") throw Error("unknown field " + base::quoted(key));
   const auto message = in.find("message");
   if (message == in.end() || !message->is_string()) throw Error("\"message\": expected a string");
   size_t max_cards = 3;

@@ -20,7 +20,7 @@ void check_entry(const Json& e, const std::string& where, std::vector<std::strin
   if (!e.is_object()) return problem("expected an object, got " + json::type_name(e));
   static const std::set<std::string> kKeys = {"id", "card", "section", "sport", "topics", "keywords", "content"};
   for (const auto& [key, _] : e.items())
-    if (!kKeys.count(key)) problem("unknown key \"" + key + "\"");
+    if (!kKeys.count(key)) problem("unknown key " + base::quoted(key));
   const auto text = [&](const char* key, bool required) -> std::optional<std::string> {
     const auto it = e.find(key);
     if (it == e.end()) {
@@ -100,7 +100,7 @@ std::vector<std::string> check_knowledge(std::string_view text, const std::strin
   if (!root.is_object()) return {source + ": expected a JSON object, got " + json::type_name(root)};
   for (const auto& [key, _] : root.items())
     if (key != "version" && key != "description" && key != "total_entries" && key != "entries")
-      problems.push_back(source + ": unknown key \"" + key + "\"");
+      problems.push_back(source + ": unknown key " + base::quoted(key));
   const auto v = root.find("version");
   if (v == root.end() || !v->is_string() || v->get<std::string>().empty())
     problems.push_back(source + ": \"version\": expected a non-empty string");

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "base/strings.hpp"
 #include "base/utf8.hpp"
 #include "coach/think_block.hpp"
 #include "json/schema.hpp"
@@ -46,7 +47,7 @@ int64_t integer_of(const Json& v, const std::string& where) {
 void parse_knowledge_options(const Json& value, TurnInput& t) {
   if (!value.is_object()) throw Error("\"options.knowledge\": expected an object, got " + json::type_name(value));
   for (const auto& [key, v] : value.items()) {
-    const std::string where = "\"options.knowledge." + key + "\"";
+    const std::string where = base::quoted("options.knowledge." + key);
     if (key == "max_cards") {
       const int64_t n = integer_of(v, where);
       if (n < 0 || n > 8) throw Error(where + ": must be 0..8");
