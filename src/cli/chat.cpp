@@ -139,15 +139,19 @@ void print_prefixes(const runtime::Coach& coach) {
   }
 }
 
-// The conversation goes on: the turn's entries join the history (the last
-// 60, as the schema allows) and its memory replaces the context's.
-void continue_conversation(Json& context, const Json& out) {
-  auto& history = context["history"];
-  for (Json entry : out["history"]) {
-    entry["ts"] = now_iso8601();
-    history.push_back(std::move(entry));
-  }
+// `entries` join `history`, which keeps its last 60 (what the schema allows).
+void append_history(Json& history, const Json& entries) {
+  if (!history.is_array()) history = Json::array();
+  for (const auto& entry : entries) history.push_back(entry);
   while (history.size() > 60) history.erase(history.begin());
+}
+
+// The conversation goes on: the turn's entries join the history, stamped
+// with the time, and its memory replaces the context's.
+void continue_conversation(Json& context, const Json& out) {
+  Json entries = out["history"];
+  for (auto& entry : entries) entry["ts"] = now_iso8601();
+  append_history(context["history"], entries);
   context["athlete_memory"] = out["memory"];
 }
 
@@ -309,9 +313,7 @@ void register_chat(CLI::App& app) {
       Json carried;  // with --conversation: the context's history and memory so far
       set_exit_code(run_jsonl_filter("chat", o->input, [&](Json in) {
         if (o->conversation && !carried.is_null() && in.contains("context") && in["context"].is_object()) {
-          auto& history = in["context"]["history"];
-          if (!history.is_array()) history = Json::array();
-          for (const auto& entry : carried["history"]) history.push_back(entry);
+          append_history(in["context"]["history"], carried["history"]);
           in["context"]["athlete_memory"] = carried["athlete_memory"];
         }
         const runtime::TurnInput input = runtime::parse_turn(in);
@@ -321,7 +323,7 @@ void register_chat(CLI::App& app) {
         const Json out = runtime::to_json(result);
         if (o->conversation) {
           if (carried.is_null()) carried = {{"history", Json::array()}};
-          for (const auto& entry : out["history"]) carried["history"].push_back(entry);
+          append_history(carried["history"], out["history"]);
           carried["athlete_memory"] = out["memory"];
         }
         return out;

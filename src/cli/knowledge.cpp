@@ -108,13 +108,7 @@ void register_knowledge(CLI::App& app) {
   check->callback([check_file] {
     std::vector<knowledge::Entry> entries;
     std::string version;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(*check_file, ec);
-    const auto problems = !ec && size > knowledge::kMaxFileBytes
-                              ? std::vector<std::string>{*check_file + ": " + std::to_string(size) +
-                                                         " bytes; a knowledge file is at most " +
-                                                         std::to_string(knowledge::kMaxFileBytes) + " bytes"}
-                              : knowledge::check_knowledge(base::read_file(*check_file), *check_file, &entries, &version);
+    const auto problems = knowledge::check_knowledge_file(*check_file, &entries, &version);
     for (const auto& p : problems) std::cerr << "josi knowledge check: " << p << "\n";
     if (!problems.empty()) {
       std::cerr << "josi knowledge check: " << problems.size() << " problems\n";

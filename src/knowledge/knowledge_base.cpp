@@ -136,31 +136,50 @@ std::vector<std::string> check_knowledge(std::string_view text, const std::strin
   return problems;
 }
 
-KnowledgeBase KnowledgeBase::parse(std::string_view text, const std::string& source) {
-  KnowledgeBase base;
-  const auto problems = check_knowledge(text, source, &base.entries_, &base.version_);
-  if (!problems.empty()) {
-    std::string line = problems.front();
-    if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more: josi knowledge check lists them)";
-    throw Error(line);
-  }
+std::vector<std::string> check_knowledge_file(const std::filesystem::path& path, std::vector<Entry>* entries,
+                                              std::string* version) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxFileBytes)
+    return {path.string() + ": " + std::to_string(size) + " bytes; a knowledge file is at most " +
+            std::to_string(kMaxFileBytes) + " bytes"};
+  return check_knowledge(base::read_file(path), path.string(), entries, version);
+}
+
+namespace {
+
+// Throws the first problem, and how many more there are, when there are any.
+void refuse(const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
+  std::string line = problems.front();
+  if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more: josi knowledge check lists them)";
+  throw Error(line);
+}
+
+}  // namespace
+
+void KnowledgeBase::index_keywords() {
   std::map<std::string, size_t> ids;
-  for (auto& e : base.entries_)
+  for (auto& e : entries_)
     for (const auto& k : e.keywords) {
-      const auto [it, added] = ids.emplace(k, base.keywords_.size());
-      if (added) base.keywords_.push_back(k);
+      const auto [it, added] = ids.emplace(k, keywords_.size());
+      if (added) keywords_.push_back(k);
       e.keyword_ids.push_back(it->second);
     }
+}
+
+KnowledgeBase KnowledgeBase::parse(std::string_view text, const std::string& source) {
+  KnowledgeBase base;
+  refuse(check_knowledge(text, source, &base.entries_, &base.version_));
+  base.index_keywords();
   return base;
 }
 
 KnowledgeBase KnowledgeBase::load(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (!ec && size > kMaxFileBytes)
-    throw Error(path.string() + ": " + std::to_string(size) + " bytes; a knowledge file is at most " +
-                std::to_string(kMaxFileBytes) + " bytes");
-  return parse(base::read_file(path), path.string());
+  KnowledgeBase base;
+  refuse(check_knowledge_file(path, &base.entries_, &base.version_));
+  base.index_keywords();
+  return base;
 }
 
 const Entry* KnowledgeBase::find(std::string_view id) const {

@@ -48,6 +48,8 @@ class KnowledgeBase {
   const std::vector<std::string>& keywords() const { return keywords_; }
 
  private:
+  void index_keywords();  // fills keywords_ and each entry's keyword_ids
+
   std::string version_;
   std::vector<Entry> entries_;
   std::vector<std::string> keywords_;
@@ -58,5 +60,8 @@ class KnowledgeBase {
 // The entries it could read go to `entries` when not null.
 std::vector<std::string> check_knowledge(std::string_view text, const std::string& source,
                                          std::vector<Entry>* entries = nullptr, std::string* version = nullptr);
+// The same for a file, refusing one over kMaxFileBytes before reading it.
+std::vector<std::string> check_knowledge_file(const std::filesystem::path& path, std::vector<Entry>* entries = nullptr,
+                                              std::string* version = nullptr);
 
 }  // namespace josi::knowledge

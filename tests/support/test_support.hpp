@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "json/json.hpp"
 
 namespace josi::formats {
 class GgufWriter;
@@ -16,6 +19,16 @@ std::filesystem::path source_dir();
 std::filesystem::path shared_dir();
 std::filesystem::path reference_data(const std::string& name);  // ../shared/reference/mivalta-v5/data/<name>
 std::filesystem::path reference_dir();                          // ../shared/reference/mivalta-v5
+std::filesystem::path reference_v7(const std::string& path);    // ../shared/reference/mivalta-v7/<path>
+
+// A user message of the users' v7 data with exactly one [KNOWLEDGE] block of
+// the selector's shape ("\n\n[KNOWLEDGE]\n\n..." up to "\n\n[INTERPRETER]" or
+// the end): the message without it, and the block; nullopt for none or two.
+struct SelectorBlock {
+  std::string stripped, block;
+  bool before_interpreter = false;
+};
+std::optional<SelectorBlock> single_selector_block(const std::string& message);
 
 // The npm test peers (scripts/test.sh installs them): the Hugging Face
 // tokenizers library and the real Qwen tokenizer.json. Tests that need them
@@ -34,6 +47,14 @@ size_t josi_lines(const std::string& err);
 
 // Runs `josi <args...>` with `input` on standard input.
 RunResult run_josi(const std::vector<std::string>& args, const std::string& input = "");
+
+// `josi chat --jsonl --threads 2 <flags>` on `turns`, one per line: the run
+// and each output line parsed.
+struct ChatRun {
+  RunResult run;
+  std::vector<json::Json> results;
+};
+ChatRun chat_jsonl(const std::vector<std::string>& flags, const std::vector<json::Json>& turns);
 
 // Runs `node -e <script>` with the npm peers on NODE_PATH and `input` on stdin.
 RunResult run_node(const std::string& script, const std::string& input = "");

@@ -23,10 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path v7(const std::string& path) { return josi::test::shared_dir() / "reference" / "mivalta-v7" / path; }
-
 const KnowledgeBase& users_cards() {
-  static const KnowledgeBase base = KnowledgeBase::load(v7("knowledge/knowledge.json"));
+  static const KnowledgeBase base = KnowledgeBase::load(josi::test::reference_v7("knowledge/knowledge.json"));
   return base;
 }
 
@@ -109,7 +107,7 @@ TEST(Knowledge, PythonsTextRules) {
 }
 
 TEST(Knowledge, SelectionIsTheSameOnEveryThread) {
-  const auto messages = josi::data::read_jsonl(v7("data/val_v7_unified.jsonl"));
+  const auto messages = josi::data::read_jsonl(josi::test::reference_v7("data/val_v7_unified.jsonl"));
   std::vector<std::string> texts;
   for (const auto& r : messages)
     for (const auto& m : r.value["messages"])
@@ -131,23 +129,19 @@ TEST(Knowledge, SelectionIsTheSameOnEveryThread) {
 // shape, stripped of it and injected again, comes back byte for byte.
 TEST(Knowledge, InjectionReproducesTheUsersRows) {
   size_t checked = 0, interpreter_rows = 0;
-  for (const auto& r : josi::data::read_jsonl(v7("data/val_v7_unified.jsonl"))) {
+  for (const auto& r : josi::data::read_jsonl(josi::test::reference_v7("data/val_v7_unified.jsonl"))) {
     const auto& messages = r.value["messages"];
-    const bool interpreter = messages[0]["role"] == "system" &&
-                             messages[0]["content"].get<std::string>().find("GATCRequest") != std::string::npos;
+    const bool interpreter = messages[0]["role"] == "system" && josi::data::is_interpreter_prompt(messages[0]["content"].get<std::string>());
     for (const auto& m : messages) {
       if (m["role"] != "user") continue;
-      const std::string text = m["content"];
-      const size_t at = text.find("\n\n[KNOWLEDGE]\n\n");
-      if (at == std::string::npos || text.find("[KNOWLEDGE]", at + 13) != std::string::npos) continue;
+      const auto block = josi::test::single_selector_block(m["content"].get<std::string>());
+      if (!block) continue;
       if (interpreter) {
         ++interpreter_rows;
         continue;
       }
-      const size_t end = text.find("\n\n[INTERPRETER]", at);
-      const std::string stripped = text.substr(0, at) + (end == std::string::npos ? "" : text.substr(end));
-      const auto injected = josi::knowledge::inject_cards(stripped, users_cards(), 2);
-      EXPECT_EQ(injected.user_turn, text) << "line " << r.line;
+      const auto injected = josi::knowledge::inject_cards(block->stripped, users_cards(), 2);
+      EXPECT_EQ(injected.user_turn, m["content"]) << "line " << r.line;
       ++checked;
     }
   }
