@@ -3,7 +3,7 @@
 # and as one static archive holding every layer it needs (libjosi.a).
 # Neither links the ship, train, check or release layers: no libcurl, TLS
 # or libtorch reaches the phone.
-set(josi_runtime_layers josi_runtime josi_constrain josi_coach josi_knowledge josi_data josi_infer josi_kernels josi_quant josi_text
+set(josi_runtime_layers josi_runtime josi_constrain josi_coach josi_knowledge josi_data josi_scoring josi_infer josi_kernels josi_quant josi_text
     josi_formats josi_json josi_base)
 
 add_library(josi_capi STATIC src/capi/josi.cpp)

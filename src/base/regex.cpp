@@ -34,10 +34,17 @@ Regex::Regex(std::string_view pattern, unsigned flags) : compiled_(std::make_uni
   // simply not match rather than fail the whole turn.
   uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
   if (flags & caseless) options |= PCRE2_CASELESS;
+  pcre2_compile_context* context = nullptr;
+  if (flags & python_unicode) {
+    options |= PCRE2_UCP;
+    context = pcre2_compile_context_create(nullptr);
+    if (context) pcre2_set_newline(context, PCRE2_NEWLINE_LF);
+  }
   int error = 0;
   PCRE2_SIZE offset = 0;
   compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &error,
-                                  &offset, nullptr);
+                                  &offset, context);
+  pcre2_compile_context_free(context);
   if (!compiled_->code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof message);

@@ -1,7 +1,8 @@
 #pragma once
 // A small PCRE2 wrapper for the coach rules and the tokenizer. Patterns are
 // UTF-8; `\b`, `\w`, `\d` and `\s` keep their ASCII meaning (the coach rules
-// are specified on ASCII word characters). Compiled once, thread-safe to use.
+// are specified on ASCII word characters) unless the pattern is compiled
+// with `python_unicode`. Compiled once, thread-safe to use.
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,16 @@ struct RegexMatch {
 
 class Regex {
  public:
-  enum Flags : unsigned { none = 0, caseless = 1 };
+  enum Flags : unsigned {
+    none = 0,
+    caseless = 1,
+    // Python's `re` on str, which the users' eval patterns are written in:
+    // `\d`, `\w`, `\s` and `\b` on Unicode classes (PCRE2_UCP; without it a
+    // "\u0661\u0665\u0660 bpm" would not match \d and "\u00e9150" would have a
+    // word boundary inside it), and `.` stopping at "\n" only (newline LF,
+    // whatever PCRE2 was built with).
+    python_unicode = 2,
+  };
   explicit Regex(std::string_view pattern, unsigned flags = caseless);
   ~Regex();
   Regex(Regex&&) noexcept;

@@ -72,6 +72,44 @@ std::string lower_for_keywords(std::string_view text) {
   return out;
 }
 
+namespace {
+
+bool is_cased_letter(char32_t c) {
+  const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return category == UTF8PROC_CATEGORY_LU || category == UTF8PROC_CATEGORY_LL || category == UTF8PROC_CATEGORY_LT;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  utf8proc_uint8_t bytes[4];
+  const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(c), bytes);
+  out.append(reinterpret_cast<const char*>(bytes), static_cast<size_t>(n));
+}
+
+}  // namespace
+
+std::string python_lower(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool letter_before = false;
+  for (size_t i = 0; i < text.size();) {
+    const auto cp = code_point_at(text, i);
+    const size_t next = i + cp.bytes;
+    if (cp.value == 0x130) {
+      out += "i\xCC\x87";
+    } else if (cp.value == 0x3A3) {
+      const bool letter_after = next < text.size() && is_cased_letter(code_point_at(text, next).value);
+      append_utf8(out, letter_before && !letter_after ? 0x3C2 : 0x3C3);
+    } else if (cp.value == 0xFFFD && cp.bytes == 1) {
+      out.append(text.substr(i, 1));  // an invalid byte stays as it was
+    } else {
+      append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp.value))));
+    }
+    letter_before = is_cased_letter(cp.value);
+    i = next;
+  }
+  return out;
+}
+
 std::set<std::string> words_of(std::string_view text) {
   std::set<std::string> words;
   size_t start = std::string_view::npos;

@@ -30,6 +30,11 @@ std::string_view strip(std::string_view text);
 // other character as it is (its lower case is not ASCII either).
 std::string lower_for_keywords(std::string_view text);
 
+// str.lower(): each code point's Unicode lower case, U+0130 as "i" + U+0307,
+// and a capital sigma that ends a word (a letter before it, none after) as
+// the final form U+03C2. The users' fidelity eval compares text this way.
+std::string python_lower(std::string_view text);
+
 // The matches of \b\w+\b: maximal runs of word characters.
 std::set<std::string> words_of(std::string_view text);
 

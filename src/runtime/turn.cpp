@@ -215,6 +215,7 @@ Json to_json(const TurnResult& r) {
   } else {
     out["explainer"] = Json();
   }
+  out["grounding"] = r.grounding ? scoring::to_json(*r.grounding) : Json();
   const auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
   Json timings = {{"interpreter_prompt", ms(r.interpreter.prompt_ms)},
                   {"interpreter_first_token", ms(r.interpreter.first_token_ms)},

@@ -19,6 +19,7 @@
 
 #include "infer/generator.hpp"
 #include "json/json.hpp"
+#include "scoring/grounding.hpp"
 #include "text/chat_template.hpp"
 
 namespace josi::runtime {
@@ -100,6 +101,10 @@ struct TurnResult {
   std::vector<std::string> interpreter_errors;
   std::optional<RoleRun> explainer;
   std::vector<std::string> jargon;    // forbidden terms in the explainer's reply
+  // The explainer's reply checked against the user turn it answered
+  // (scoring/grounding.hpp): numbers the context does not hold,
+  // prescriptions, system leaks. Flagged only; the app decides.
+  std::optional<scoring::Grounding> grounding;
   json::Json memory;                  // athlete_memory after this turn
   // The entries this turn adds to the conversation's history, for the next
   // turn's context: the athlete's message (with the coach's user turn as

@@ -5,6 +5,7 @@
 #include "coach/postprocessor.hpp"
 #include "coach/router.hpp"
 #include "knowledge/card_injection.hpp"
+#include "scoring/grounding.hpp"
 
 namespace josi::runtime {
 
@@ -51,6 +52,7 @@ TurnResult run_turn_flow(const TurnInput& input, const RoleRunner& interpreter, 
       const auto finished = coach::finish_explainer_text(r.explainer->text);
       r.reply = finished.text.empty() ? std::string(kFallbackExplanation) : finished.text;
       r.jargon = finished.jargon;
+      r.grounding = scoring::check_grounding(explainer_turn, *r.reply);
     }
   }
   if (r.reply && !r.explainer && on_text) on_text(*r.reply);
