@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "data/conversation_file.hpp"
@@ -66,6 +67,17 @@ void print_report(const data::DatasetReport& r) {
     std::cout << "  actions:";
     for (const auto& [action, n] : r.actions) std::cout << " " << action << "=" << n;
     std::cout << "\n";
+  }
+  if (r.grounding.answers) {
+    std::cout << "  " << scoring::summary_line(r.grounding, "coach rows") << "\n";
+    size_t shown_rows = 0;
+    for (const auto& [line, g] : r.grounding_violations) {
+      if (shown_rows++ == kShownProblems) break;
+      std::cout << "  line " << line << ": score " << g.score;
+      for (const auto& v : g.violations)
+        std::cout << "; " << scoring::kind_name(v.kind) << (v.error ? "" : " (warning)") << " " << base::quoted(v.text);
+      std::cout << "\n";
+    }
   }
   print_lengths("prompt", r.prompt_chars);
   print_lengths("target", r.target_chars);

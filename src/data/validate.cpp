@@ -232,6 +232,13 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
       prompt_lengths.push_back(prompt_chars);
       target_lengths.push_back(base::code_points(target));
     }
+    const Message* last_answer = row.last("assistant");
+    if (!looks_like_request(last_answer->content)) {
+      const Message* last_user = row.last("user");
+      auto grounding = scoring::check_grounding(last_user ? last_user->content : std::string(), last_answer->content);
+      report.grounding.add(grounding);
+      if (!grounding.violations.empty()) report.grounding_violations.push_back({line, std::move(grounding)});
+    }
     if (coach_under_interpreter) {
       ++report.coach_answers_under_interpreter_prompt;
       check.warning(line, "coach_answer_under_interpreter_prompt",
@@ -300,6 +307,14 @@ json::Json to_json(const DatasetReport& report) {
                     {"actions", counted(report.actions)},
                     {"prompt_chars", to_json(report.prompt_chars)},
                     {"target_chars", to_json(report.target_chars)}};
+  json::Json grounded_rows = json::Json::array();
+  for (const auto& r : report.grounding_violations) {
+    json::Json row = scoring::to_json(r.grounding);
+    row["line"] = r.line;
+    grounded_rows.push_back(std::move(row));
+  }
+  out["grounding"] = scoring::to_json(report.grounding);
+  out["grounding"]["rows"] = std::move(grounded_rows);
   out["over_length_examples"] = report.length_checked ? json::Json(report.over_length_examples) : json::Json();
   return out;
 }

@@ -8,7 +8,10 @@
 // sends: rows without a system prompt, coach turns without CONTEXT or
 // [INTERPRETER], coach answers under the interpreter's prompt, two
 // [KNOWLEDGE] blocks in a turn, examples over the length limit) keep their
-// line numbers.
+// line numbers. Every coach target (a row whose last answer is plain text)
+// gets the grounding check on its last user and assistant messages
+// (scoring/grounding.hpp): a quality report beside the problems, which
+// does not fail the file.
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "json/json.hpp"
+#include "scoring/grounding.hpp"
 #include "text/tokenizer.hpp"
 
 namespace josi::data {
@@ -63,6 +67,12 @@ struct DatasetReport {
   std::map<std::string, size_t> warning_counts;
   std::vector<DatasetProblem> warnings;
   std::map<std::string, size_t> actions;  // interpreter: action distribution of parsed targets
+  scoring::GroundingSummary grounding;  // over the coach targets
+  struct GroundedRow {
+    size_t line = 0;
+    scoring::Grounding grounding;
+  };
+  std::vector<GroundedRow> grounding_violations;  // the rows with any, in line order
   LengthStats prompt_chars;                 // every prompt message's characters (UTF-8 code points)
   LengthStats target_chars;                 // assistant characters
   bool clean() const { return problems.empty(); }

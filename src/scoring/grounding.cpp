@@ -172,11 +172,11 @@ std::string GroundingSummary::status() const {
 json::Json to_json(const GroundingSummary& s) {
   return {{"answers", s.answers},   {"answers_with_violations", s.answers_with_violations},
           {"errors", s.errors},     {"warnings", s.warnings},
-          {"mean_score", round2(s.mean_score())}, {"status", s.status()}};
+          {"mean_score", std::round(s.mean_score() * 1000.0) / 1000.0}, {"status", s.status()}};
 }
 
-std::string summary_line(const GroundingSummary& s) {
-  return fmt::format("grounding: {} answers, {} with violations ({} errors, {} warnings), mean score {:.2f}: {}", s.answers,
+std::string summary_line(const GroundingSummary& s, const std::string& what) {
+  return fmt::format("grounding: {} {}, {} with violations ({} errors, {} warnings), mean score {:.3f}: {}", s.answers, what,
                      s.answers_with_violations, s.errors, s.warnings, s.mean_score(), s.status());
 }
 

@@ -68,7 +68,8 @@ struct GroundingSummary {
 };
 
 json::Json to_json(const GroundingSummary& summary);
-// "grounding: 40 answers, 3 with violations (2 errors, 1 warning), mean score 0.93: FAIL"
-std::string summary_line(const GroundingSummary& summary);
+// "grounding: 40 coach rows, 3 with violations (2 errors, 1 warnings), mean score 0.934: FAIL",
+// `what` naming the things checked.
+std::string summary_line(const GroundingSummary& summary, const std::string& what = "answers");
 
 }  // namespace josi::scoring
