@@ -85,12 +85,13 @@ FidelityCase read_case(const Json& c, const std::string& where) {
   return out;
 }
 
-// One line of the answer's matched text, for a failure.
-std::string excerpt(const std::string& answer, const base::RegexMatch& m) {
-  std::string s = answer.substr(m.begin, std::min<size_t>(m.end - m.begin, 60));
+// Text in a failure line: in double quotes, as written (UTF-8), control
+// characters as spaces so the line stays one line.
+std::string in_quotes(std::string_view text) {
+  std::string s(text);
   for (char& ch : s)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  return base::quoted(s);
+    if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
+  return "\"" + s + "\"";
 }
 
 }  // namespace
@@ -125,18 +126,18 @@ CaseScore score_answer(const FidelityCase& c, const std::string& answer) {
   const auto contains = [&](const std::string& needle) { return lowered.find(knowledge::python_lower(needle)) != std::string::npos; };
   for (const auto& needle : c.must_contain) {
     if (contains(needle)) ++s.passes;
-    else s.failures.push_back("must_contain " + base::quoted(needle));
+    else s.failures.push_back("must_contain " + in_quotes(needle));
   }
   for (const auto& needle : c.must_not_contain) {
     if (!contains(needle)) ++s.passes;
-    else s.failures.push_back("must_not_contain " + base::quoted(needle));
+    else s.failures.push_back("must_not_contain " + in_quotes(needle));
   }
   for (const auto& pattern : c.must_match_pattern) {
     if (python_pattern(pattern).search(answer)) ++s.passes;
     else s.failures.push_back("must_match_pattern /" + pattern + "/");
   }
   for (const auto& pattern : c.must_not_match_pattern) {
-    if (const auto m = python_pattern(pattern).find(answer)) s.failures.push_back("must_not_match_pattern /" + pattern + "/: " + excerpt(answer, *m));
+    if (const auto m = python_pattern(pattern).find(answer)) s.failures.push_back("must_not_match_pattern /" + pattern + "/: " + in_quotes(std::string_view(answer).substr(m->begin, m->end - m->begin)));
     else ++s.passes;
   }
   return s;
