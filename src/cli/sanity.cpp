@@ -43,15 +43,19 @@ struct Generation {
 
 void register_sanity(CLI::App& app) {
   struct Options {
-    std::string model, adapter, mode, system_prompt;
+    std::string model, adapter, mode, system_prompt, preset = "v5";
     bool json = false, no_constrain = false;
     Generation generation;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("sanity", "The seed's release checks: 5 interpreter or 2 explainer prompts");
+  auto* cmd = app.add_subcommand(
+      "sanity", "The release checks of a role: v5 (the seed's 5 interpreter or 2 explainer prompts) or v6 (I1-I6 + 16 tests, C1-C3 + 6)");
   cmd->add_option(flag("model_path"), o->model, "Model: a .gguf file or a merged Hugging Face directory")
       ->required()->check(CLI::ExistingPath);
-  cmd->add_option(flag("mode"), o->mode, "interpreter or explainer")->required();
+  cmd->add_option(flag("mode"), o->mode, "interpreter or explainer (the coach)")->required();
+  cmd->add_option(flag("preset"), o->preset, "Which checks and settings: v5 or v6")
+      ->check(CLI::IsMember({"v5", "v6"}))
+      ->capture_default_str();
   cmd->add_option(flag("system_prompt"), o->system_prompt, "System prompt file (default: Josi's own for the mode)")
       ->check(CLI::ExistingFile);
   cmd->add_flag(flag("json"), o->json, "One JSON object instead of the table");
@@ -65,7 +69,8 @@ void register_sanity(CLI::App& app) {
     s.mode = mode_of(o->mode);
     if (!o->system_prompt.empty()) s.system_prompt = data::load_system_prompt(o->system_prompt);
     s.constrain = !o->no_constrain;
-    s.settings = o->generation.settings();
+    s.preset = o->preset;
+    s.greedy = o->generation.greedy;
     s.seed = o->generation.seed;
     s.threads = o->generation.threads;
     const auto report = check::run_sanity(s);
