@@ -14,6 +14,7 @@
 #include "coach/governor.hpp"
 #include "coach/interpreter_output.hpp"
 #include "coach/postprocessor.hpp"
+#include "data/chat_example.hpp"
 #include "data/tokenized_dataset.hpp"
 #include "runtime/request_constraint.hpp"
 #include "runtime/role_session.hpp"
@@ -101,12 +102,19 @@ EvalReport run_eval(const EvalOptions& o) {
   }
   auto dataset = data::tokenize_dataset(o.data, o.mode, *model.tokenizer, o.max_seq_length);
   auto& examples = dataset.examples;
+  if (o.role_targets) {
+    const bool requests = *o.role_targets == DatasetMode::interpreter;
+    std::erase_if(examples, [&](const data::TokenizedExample& e) { return data::is_request_target(e.target) != requests; });
+    if (examples.empty())
+      throw Error(o.data.string() + ": no examples with " + (requests ? "request" : "text") + " targets");
+  }
   if (o.limit > 0 && examples.size() > o.limit) examples.resize(o.limit);
 
   EvalReport r;
   r.model = o.model.string() + (adapter ? " + " + o.adapter.string() : "");
   r.data = o.data.string();
-  r.mode = o.mode == DatasetMode::interpreter ? "interpreter" : "explainer";
+  const DatasetMode role_mode = o.role_targets.value_or(o.mode);
+  r.mode = data::mode_name(role_mode);
   r.examples = examples.size();
   base::ThreadPool pool(o.threads);
   TeacherForcing scorer(model.model, adapter.get(), pool, o.max_seq_length);
@@ -151,11 +159,11 @@ EvalReport run_eval(const EvalOptions& o) {
 
   // The generative pass, one role session per system prompt (there is one).
   if (o.generate) {
-    if (o.mode == DatasetMode::interpreter) r.interpreter.emplace();
+    if (role_mode == DatasetMode::interpreter) r.interpreter.emplace();
     else r.explainer.emplace();
     std::map<std::string, std::unique_ptr<runtime::RoleSession>> roles;
     std::unique_ptr<runtime::RequestConstraint> constraints;
-    if (o.mode == DatasetMode::interpreter && o.constrain)
+    if (role_mode == DatasetMode::interpreter && o.constrain)
       constraints = std::make_unique<runtime::RequestConstraint>(*model.tokenizer, vocab);
     std::vector<double> characters, tokens;
     for (size_t i = 0; i < examples.size(); ++i) {
@@ -171,7 +179,7 @@ EvalReport run_eval(const EvalOptions& o) {
       std::unique_ptr<constrain::SchemaConstraint> constraint;
       if (constraints) constraint = constraints->start(o.settings.max_tokens);
       const auto run = role->run({e.prompt[1]}, o.settings, o.seed + i, constraint.get(), true);
-      score_generation(o.mode, e, run, r, characters, tokens);
+      score_generation(role_mode, e, run, r, characters, tokens);
       ++r.generated;
     }
     if (r.explainer) {

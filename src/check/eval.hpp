@@ -29,6 +29,9 @@ struct EvalOptions {
   std::filesystem::path adapter;  // a GGUF LoRA adapter applied on model at run time; empty: none
   std::filesystem::path data;
   data::DatasetMode mode = data::DatasetMode::interpreter;
+  // Unified data: only the examples of one role, those whose target is a
+  // request (interpreter) or text (explainer). Unset: every example.
+  std::optional<data::DatasetMode> role_targets;
   std::optional<std::filesystem::path> compare;  // reference model of the same vocabulary
   size_t limit = 0;                               // 0: every example
   int64_t max_seq_length = 2048;                  // josi train's default

@@ -116,14 +116,20 @@ FidelityReport run_fidelity_eval(const FidelityEvalOptions& o) {
   runtime::CoachOptions co;
   co.interpreter_model = o.model;
   co.interpreter_adapter = o.adapter;
-  co.explainer_adapter = o.adapter;
+  co.explainer_model = o.explainer_model;
+  co.explainer_adapter = o.explainer_model.empty() && o.explainer_adapter.empty() ? o.adapter : o.explainer_adapter;
   co.knowledge = o.knowledge;
   co.preset = o.preset;
   co.threads = o.threads;
   runtime::Coach coach(co);
   FidelityReport report;
   report.criteria = o.criteria.string();
-  report.source = o.model.string() + (o.adapter.empty() ? "" : " + " + o.adapter.string());
+  const auto named = [](const fs::path& model, const fs::path& adapter) {
+    return model.string() + (adapter.empty() ? "" : " + " + adapter.string());
+  };
+  report.source = named(o.model, o.adapter);
+  if (!o.explainer_model.empty() || !o.explainer_adapter.empty())
+    report.source += ", coach " + named(o.explainer_model.empty() ? o.model : o.explainer_model, co.explainer_adapter);
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
     const auto turn = coach.run(turns[i]);

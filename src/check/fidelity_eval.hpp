@@ -27,6 +27,9 @@ struct FidelityEvalOptions {
   std::filesystem::path criteria;
   std::filesystem::path model;
   std::filesystem::path adapter;  // a GGUF LoRA adapter on model, for both roles; empty: none
+  // The coach's own file and adapter when it is not the interpreter's (a
+  // release of two files); empty: the model (and adapter) above.
+  std::filesystem::path explainer_model, explainer_adapter;
   std::optional<std::filesystem::path> knowledge;  // the cards the model ships with
   std::string preset = "v6";
   uint64_t seed = 0;  // case i runs with seed + i

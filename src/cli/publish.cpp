@@ -25,7 +25,7 @@ struct Options {
   std::string public_url = std::string(ship::kDefaultPublicUrl);
   std::string quant = "Q4_K_M";
   std::string output_dir = "models/gguf";
-  std::string base_model, preset, knowledge;
+  std::string base_model, preset, knowledge, eval_data, criteria;
   std::string access_key, secret_key, endpoint, region, addressing = "auto";
   std::string part_size = "16MiB";
   int jobs = 4, retries = 5, timeout = 60;
@@ -111,6 +111,8 @@ void run(const Options& o) {
   r.base_model = o.base_model;
   r.preset = o.preset;
   r.knowledge = o.knowledge;
+  r.eval_data = o.eval_data;
+  r.criteria = o.criteria;
   r.output_dir = o.output_dir;
   r.keep_f16 = o.keep_f16;
   r.skip_sanity = o.skip_sanity;
@@ -156,8 +158,17 @@ void register_publish(CLI::App& app) {
   auto* quant = cmd->add_option(flag("quant"), o->quant, "Quantization of the built files (ready files: checked)")
                     ->capture_default_str();
   cmd->add_flag(flag("keep_f16"), o->keep_f16, "Keep the F16 intermediate GGUF files");
+  cmd->add_option(flag("eval_data"), o->eval_data,
+                  "Validation split (JSONL; unified data fits): the gate measures each role's eval_loss on its targets "
+                  "(interpreter < 0.01, coach < 1.5); required for v6 models")
+      ->check(CLI::ExistingFile);
+  cmd->add_option(flag("criteria"), o->criteria,
+                  "Knowledge-fidelity cases (as josi eval --criteria): the gate runs them on the files that ship, with "
+                  "--knowledge, and wants every category PASS")
+      ->check(CLI::ExistingFile);
   cmd->add_flag(flag("skip_sanity"), o->skip_sanity,
-                "Ship without the seed's sanity checks on the GGUF files (the manifest records \"skipped\")");
+                "Ship without the release checks (sanity, eval_loss, fidelity) on the GGUF files (the manifest "
+                "records \"skipped\")");
   cmd->add_option(flag("threads"), o->threads, "Threads of the sanity checks (default: all cores)");
   cmd->add_option(flag("bucket"), o->bucket, "Bucket")->capture_default_str();
   cmd->add_option(flag("public_url"), o->public_url, "Public base URL of the bucket's objects (goes into the manifest)")

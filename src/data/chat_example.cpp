@@ -82,6 +82,11 @@ json::Json to_json(const ChatExample& example) {
   return json::Json{{"messages", std::move(messages)}};
 }
 
+bool is_request_target(std::string_view target) {
+  json::Json value;
+  return json::try_parse(target, value) && value.is_object() && value.contains("action") && value["action"].is_string();
+}
+
 bool is_interpreter_prompt(std::string_view system_prompt) {
   return base::to_lower_ascii(system_prompt).find("gatcrequest") != std::string::npos;
 }

@@ -32,6 +32,10 @@ std::optional<ChatExample> chat_example_from_json(const json::Json& value, size_
 
 json::Json to_json(const ChatExample& example);
 
+// A target the interpreter writes: a JSON object with a string "action"
+// (anything else is a coach's text).
+bool is_request_target(std::string_view target);
+
 // The interpreter's system prompt asks for GATCRequest JSON; the coach's
 // mentions the interpreter too (its [INTERPRETER] block), never that.
 bool is_interpreter_prompt(std::string_view system_prompt);

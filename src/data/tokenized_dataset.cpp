@@ -12,11 +12,6 @@ namespace {
 constexpr int64_t kMinCompletionRoom = 10;
 constexpr size_t kReportedSkips = 5;
 
-bool is_request(const std::string& target) {
-  json::Json value;
-  return json::try_parse(target, value) && value.is_object() && value.contains("action") && value["action"].is_string();
-}
-
 }  // namespace
 
 int64_t TokenizedDataset::tokens() const {
@@ -72,7 +67,7 @@ TokenizedDataset tokenize_dataset(const std::filesystem::path& path, DatasetMode
         ++counts.truncated;
       }
       tokenized.ids.insert(tokenized.ids.end(), completion.begin(), completion.end());
-      counts.request_targets += is_request(target);
+      counts.request_targets += is_request_target(target);
       out.examples.push_back(std::move(tokenized));
     }
   }

@@ -31,11 +31,6 @@ LengthStats summarize(std::vector<size_t> values) {
   return stats;
 }
 
-bool looks_like_request(const std::string& text) {
-  json::Json value;
-  return json::try_parse(text, value) && value.is_object() && value.contains("action");
-}
-
 class Checker {
  public:
   explicit Checker(DatasetReport& report) : report_(report) {}
@@ -109,7 +104,7 @@ DatasetMode guess_mode(const std::vector<ChatExample>& rows) {
   for (const auto& row : rows)
     for (const auto& turn : unroll(row)) {
       ++targets;
-      requests += looks_like_request(turn.target);
+      requests += is_request_target(turn.target);
     }
   if (requests * 10 >= targets * 9) return DatasetMode::interpreter;
   if (requests * 10 <= targets) return DatasetMode::explainer;
@@ -194,7 +189,7 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
         if (m.role == "user") user = &m;
       const std::string user_text = user ? user->content : std::string();
       const bool interpreter = report.mode == DatasetMode::interpreter ||
-                               (report.mode == DatasetMode::unified && looks_like_request(target));
+                               (report.mode == DatasetMode::unified && is_request_target(target));
       bool ok = true;
       if (interpreter) {
         ok = check.check_request(line, target, "target");
@@ -203,7 +198,7 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
         if (target.find_first_not_of(" \t\r\n") == std::string::npos) {
           check.problem(line, "empty_target", "assistant answer is empty");
           ok = false;
-        } else if (looks_like_request(target)) {
+        } else if (is_request_target(target)) {
           check.problem(line, "target_is_json", "explainer answer is a JSON request, expected plain text");
           ok = false;
         }
@@ -233,7 +228,7 @@ DatasetReport validate_dataset(const std::filesystem::path& path, std::optional<
       target_lengths.push_back(base::code_points(target));
     }
     const Message* last_answer = row.last("assistant");
-    if (!looks_like_request(last_answer->content)) {
+    if (!is_request_target(last_answer->content)) {
       const Message* last_user = row.last("user");
       auto grounding = scoring::check_grounding(last_user ? last_user->content : std::string(), last_answer->content);
       report.grounding.add(grounding);

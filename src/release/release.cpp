@@ -5,6 +5,8 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/strings.hpp"
+#include "check/eval.hpp"
+#include "check/fidelity_eval.hpp"
 #include "check/sanity.hpp"
 #include "formats/gguf.hpp"
 #include "formats/josi_metadata.hpp"
@@ -203,33 +205,148 @@ data::DatasetMode mode_of(const std::string& role) {
   return role == "interpreter" ? data::DatasetMode::interpreter : data::DatasetMode::explainer;
 }
 
-// The seed's checks on each role that would ship, as `josi sanity` runs
-// them (the seed's settings, the app's path; an adapter on its base). Returns the score per role; throws, listing every
-// failing check of every role, when one fails.
-std::map<std::string, std::string> run_gate(const std::vector<ship::PublishFile>& files, const fs::path& base,
-                                            const ReleaseOptions& o, std::ostream& out) {
-  std::map<std::string, std::string> scores;
-  std::string failures;
+// The file a role runs as: its model, or the base with the role's adapter.
+struct RunAs {
+  fs::path model, adapter;
+};
+RunAs run_as(const ship::PublishFile& f, const fs::path& base) {
+  return f.adapter_of.empty() ? RunAs{f.path, {}} : RunAs{base, f.path};
+}
+
+// The training targets' eval_loss each role must stay under (the users' v6
+// release thresholds, the seed's as well).
+double eval_loss_threshold(const std::string& role) { return role == "interpreter" ? 0.01 : 1.5; }
+
+// What the gate found: the manifest's per-role sanity scores, its "checks",
+// and every failure, in words.
+struct GateResult {
+  std::map<std::string, std::string> sanity;
+  json::Json checks = json::Json::object();
+  std::vector<std::string> failures;
+};
+
+// The sanity checks of the preset on each role that would ship, as `josi
+// sanity` runs them (the app's path; an adapter on its base).
+void gate_sanity(const std::vector<ship::PublishFile>& files, const fs::path& base, const std::string& preset,
+                 const ReleaseOptions& o, GateResult& gate, std::ostream& out) {
+  json::Json recorded = json::Json::object();
   for (const auto& f : files) {
     check::SanityOptions s;
-    s.model = f.adapter_of.empty() ? f.path : base;
-    if (!f.adapter_of.empty()) s.adapter = f.path;
+    const RunAs as = run_as(f, base);
+    s.model = as.model;
+    s.adapter = as.adapter;
     s.mode = mode_of(f.role);
+    s.preset = preset;
     s.threads = o.threads;
     const auto report = check::run_sanity(s);
     out << check::to_table(report);
-    scores[f.role] = report.score();
+    gate.sanity[f.role] = report.score();
+    json::Json scores = {{"score", report.score()}, {"pass", report.ok()}};
+    for (const auto& g : report.groups()) scores[g] = report.score(g);
+    recorded[f.role] = std::move(scores);
     if (report.ok()) continue;
-    std::string failed;
-    for (size_t i = 0; i < report.results.size(); ++i) {
-      const auto& r = report.results[i];
-      if (!r.pass) failed += std::string(failed.empty() ? "#" : "; #") + std::to_string(i + 1) + " expected " + r.expected + ", got " + r.got;
-    }
-    failures += (failures.empty() ? "" : "; ") + f.role + " " + report.score() + " (" + failed + ")";
+    // One failing check is told in full; more are named (the tables above have them).
+    std::vector<std::string> failed;
+    for (const auto& r : report.results)
+      if (!r.pass) failed.push_back(r.name + " expected " + r.expected + ", got " + r.got);
+    if (failed.size() > 1)
+      for (auto& f : failed) f = f.substr(0, f.find(' '));
+    gate.failures.push_back(f.role + " sanity " + report.score() + " (failed: " + base::join(failed, ", ") + ")");
   }
-  if (!failures.empty())
-    throw Error("publish: sanity checks failed, nothing uploaded: " + failures + " (--skip-sanity ships anyway)");
-  return scores;
+  gate.checks["sanity"] = std::move(recorded);
+}
+
+// Teacher-forced eval_loss of each role's file on its targets of the validation split.
+void gate_eval_loss(const std::vector<ship::PublishFile>& files, const fs::path& base, const ReleaseOptions& o,
+                    GateResult& gate, std::ostream& out) {
+  json::Json recorded = json::Json::object();
+  for (const auto& f : files) {
+    check::EvalOptions e;
+    const RunAs as = run_as(f, base);
+    e.model = as.model;
+    e.adapter = as.adapter;
+    e.data = o.eval_data;
+    e.mode = data::DatasetMode::unified;
+    e.role_targets = mode_of(f.role);
+    e.max_seq_length = 4096;
+    e.generate = false;
+    e.threads = o.threads;
+    e.progress = false;
+    const auto report = check::run_eval(e);
+    const double threshold = eval_loss_threshold(f.role);
+    const bool pass = report.eval_loss < threshold;
+    out << "publish: " << f.role << ": eval_loss " << report.eval_loss << " on " << report.examples << " examples of "
+        << o.eval_data.filename().string() << " (must be under " << threshold << ")" << (pass ? "" : ": FAILS") << "\n";
+    recorded[f.role] = {{"eval_loss", report.eval_loss}, {"threshold", threshold}, {"examples", report.examples},
+                        {"data", o.eval_data.filename().string()}, {"pass", pass}};
+    if (!pass) gate.failures.push_back(f.role + " eval_loss " + std::to_string(report.eval_loss) + " (must be under " +
+                                       json::Json(threshold).dump() + ")");
+  }
+  gate.checks["eval_loss"] = std::move(recorded);
+}
+
+// The knowledge-fidelity cases as athlete turns on the files that ship, with the cards that ship.
+void gate_fidelity(const std::vector<ship::PublishFile>& files, const fs::path& base, const std::string& preset,
+                   const ReleaseOptions& o, GateResult& gate, std::ostream& out) {
+  check::FidelityEvalOptions f;
+  f.criteria = o.criteria;
+  for (const auto& file : files) {
+    const RunAs as = run_as(file, base);
+    if (file.role == "interpreter") {
+      f.model = as.model;
+      f.adapter = as.adapter;
+    } else {
+      f.explainer_model = as.model;
+      f.explainer_adapter = as.adapter;
+    }
+  }
+  if (f.model.empty()) {  // a release of the coach alone: it serves both roles
+    std::swap(f.model, f.explainer_model);
+    std::swap(f.adapter, f.explainer_adapter);
+  }
+  if (!o.knowledge.empty()) f.knowledge = o.knowledge;
+  f.preset = preset.empty() ? "v6" : preset;
+  f.threads = o.threads;
+  const auto report = check::run_fidelity_eval(f);
+  out << check::to_table(report);
+  json::Json categories = json::Json::object();
+  for (const auto& [name, c] : report.categories) categories[name] = c.status();
+  gate.checks["fidelity"] = {{"criteria", o.criteria.filename().string()}, {"passed", report.passed()},
+                             {"total", report.cases.size()},           {"status", report.status()},
+                             {"categories", categories},               {"grounding", scoring::to_json(report.grounding)}};
+  if (!report.ok()) {
+    std::string weak;
+    for (const auto& [name, c] : report.categories)
+      if (c.status() != "PASS") weak += (weak.empty() ? "" : ", ") + name + " " + std::to_string(c.passed) + "/" + std::to_string(c.total);
+    gate.failures.push_back("fidelity " + report.status() + " " + std::to_string(report.passed()) + "/" +
+                            std::to_string(report.cases.size()) + " (" + weak + ")");
+  }
+}
+
+// The release gate: sanity for every preset; for v6 models (and whenever
+// given) the eval_loss thresholds on --eval-data and the fidelity cases of
+// --criteria. Every check runs, then a failure of any refuses the release,
+// listing them all.
+GateResult run_gate(const std::vector<ship::PublishFile>& files, const fs::path& base, const std::string& preset,
+                    const ReleaseOptions& o, std::ostream& out) {
+  GateResult gate;
+  gate_sanity(files, base, preset.empty() ? "v5" : preset, o, gate, out);
+  if (!o.eval_data.empty()) gate_eval_loss(files, base, o, gate, out);
+  if (!o.criteria.empty()) gate_fidelity(files, base, preset, o, gate, out);
+  if (!gate.failures.empty())
+    throw Error("publish: the release checks failed, nothing uploaded: " + base::join(gate.failures, "; ") +
+                " (--skip-sanity ships anyway)");
+  return gate;
+}
+
+// Every check the gate would have run, recorded as "skipped".
+GateResult skipped_gate(const std::vector<ship::PublishFile>& files, const ReleaseOptions& o) {
+  GateResult gate;
+  for (const auto& f : files) gate.sanity[f.role] = "skipped";
+  gate.checks["sanity"] = "skipped";
+  if (!o.eval_data.empty()) gate.checks["eval_loss"] = "skipped";
+  if (!o.criteria.empty()) gate.checks["fidelity"] = "skipped";
+  return gate;
 }
 
 // The coaching cards ship only when `josi knowledge check` would pass them.
@@ -241,6 +358,24 @@ void check_knowledge_file(const ReleaseOptions& o) {
   } catch (const Error& e) {
     throw Error(std::string("publish: the coaching cards fail their check, nothing built or uploaded: ") + e.what(),
                 ExitCode::usage);
+  }
+}
+
+// The gate's data, checked before the long work: the fidelity cases load,
+// the validation split exists, and a v6 release has one (its eval_loss
+// thresholds are part of the users' v6 gate).
+void check_gate_inputs(const ReleaseOptions& o) {
+  if (!o.criteria.empty()) check::load_fidelity_cases(o.criteria);
+  if (!o.eval_data.empty() && !fs::is_regular_file(o.eval_data))
+    throw Error("publish: --eval-data " + o.eval_data.string() + " is not a file", ExitCode::io);
+  if (o.skip_sanity || !o.eval_data.empty()) return;
+  for (const auto& s : o.sources) {
+    const std::string preset = !s.model_dir.empty() ? trained_as_of(s, o).preset
+                                                    : formats::trained_as(formats::GgufFile(s.gguf), s.gguf.string()).preset;
+    if (preset == "v6")
+      throw Error("publish: the " + s.role + " is a v6 model, whose release gate measures eval_loss: give --eval-data " +
+                      "FILE (the validation split), or --skip-sanity",
+                  ExitCode::usage);
   }
 }
 
@@ -283,6 +418,7 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
   ReleaseResult result;
   check_knowledge_file(o);
   std::vector<ship::PublishFile> roles = check_sources(o);
+  check_gate_inputs(o);
   std::optional<ship::PublishFile> base;
   if (adapters) base = check_base(o);
   bool builds = base && base->path.empty();
@@ -304,23 +440,27 @@ ReleaseResult publish_release(const ReleaseOptions& o, std::ostream& out) {
     roles[i].quant = adapters ? "f16" : base::to_lower_ascii(type->name);
   }
   if (base) check_adapters_fit(base->path, roles, out);
-  std::map<std::string, std::string> sanity;
+  const std::string preset = preset_of_roles(roles);
+  GateResult gate;
   if (o.skip_sanity) {
-    for (const auto& f : roles) sanity[f.role] = "skipped";
-    out << "publish: sanity checks skipped (--skip-sanity); the manifest says so\n";
+    gate = skipped_gate(roles, o);
+    out << "publish: release checks skipped (--skip-sanity); the manifest says so\n";
   } else {
-    sanity = run_gate(roles, base ? base->path : fs::path(), o, out);
+    gate = run_gate(roles, base ? base->path : fs::path(), preset, o, out);
   }
+  const auto& sanity = gate.sanity;
   if (base) result.files.push_back(*base);
   result.files.insert(result.files.end(), roles.begin(), roles.end());
   if (!o.knowledge.empty()) result.files.push_back({std::string(ship::kKnowledgeRole), o.knowledge, "", ""});
 
   result.manifest = ship::build_manifest(result.files, o.public_url);
   result.manifest.sanity = sanity;
-  result.manifest.preset = preset_of_roles(roles);
+  result.manifest.preset = preset;
+  result.manifest.checks = gate.checks;
   for (const auto& e : result.manifest.models)
     out << "publish: " << e.role << ": " << e.file << ", " << e.size_bytes << " bytes, sha256 " << e.sha256
-        << (e.role == ship::kBaseRole ? std::string() : ", sanity " + sanity[e.role]) << "\n";
+        << (e.role == ship::kBaseRole || e.role == ship::kKnowledgeRole ? std::string() : ", sanity " + sanity.at(e.role))
+        << "\n";
   if (builds || !o.upload) {
     base::write_file_atomic(local_manifest, ship::manifest_json(result.manifest));
     result.local_manifest = local_manifest;

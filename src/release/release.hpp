@@ -39,6 +39,10 @@ struct ReleaseOptions {
   std::filesystem::path output_dir = "models/gguf";
   bool keep_f16 = false;
   bool skip_sanity = false;          // ship without the checks; the manifest says "skipped"
+  // The v6 gate's data (docs/release_checks.md): the validation split whose
+  // targets each role's eval_loss is measured on (required for v6 models),
+  // and the knowledge-fidelity cases run on the files that ship (optional).
+  std::filesystem::path eval_data, criteria;
   std::string preset;                // "v5" | "v6" written into built files; "": each training run's
   std::filesystem::path knowledge;   // coaching cards shipped beside the models, checked first; empty: none
   size_t threads = 0;                // for the checks; 0: all cores

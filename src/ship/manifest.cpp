@@ -113,6 +113,10 @@ Manifest parse_manifest(std::string_view text, const std::string& source) {
     for (auto role : kRoles)
       if (it->contains(std::string(role))) m.sanity[std::string(role)] = string_field(*it, std::string(role), "sanity.", source);
   }
+  if (auto it = root.find("checks"); it != root.end()) {
+    if (!it->is_object()) throw Error(source + ": manifest: checks must be an object, not " + json::type_name(*it));
+    m.checks = *it;
+  }
   if (m.models.size() == static_cast<size_t>(has_base))
     throw Error(source + ": manifest: models has neither an interpreter nor an explainer entry");
   if (auto it = root.find(std::string(kKnowledgeRole)); it != root.end())
@@ -153,6 +157,7 @@ std::string manifest_json(const Manifest& manifest) {
     root["sanity"] = std::move(sanity);
   }
   if (!manifest.preset.empty()) root["preset"] = manifest.preset;
+  if (manifest.checks.is_object()) root["checks"] = manifest.checks;
   return root.dump(2) + "\n";
 }
 

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "json/json.hpp"
+
 namespace josi::ship {
 
 inline constexpr std::string_view kManifestFile = "josi-v5-manifest.json";
@@ -49,6 +51,10 @@ struct Manifest {
   // How the models are to be run (josi.preset in their files): "v5", "v6",
   // or "" in manifests of files that do not say.
   std::string preset;
+  // What the release gate measured beyond sanity (docs/release_checks.md):
+  // per check ("sanity", "eval_loss", "fidelity") its scores and verdict,
+  // or "skipped"; null in manifests from before it. Kept as written.
+  json::Json checks;
 
   const ModelEntry* find(std::string_view role) const;
 };
