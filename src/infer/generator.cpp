@@ -48,6 +48,9 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
   context.set_n_past(std::min<int64_t>(context.n_past(), static_cast<int64_t>(prompt.size()) - 1));
   const auto stops = options.stop_tokens.empty() ? stop_tokens_of(context.model(), tokenizer) : options.stop_tokens;
   const auto vocab = static_cast<size_t>(context.model().hparams().n_vocab);
+  // A model's rows past its tokenizer's tokens (Qwen pads 151,669 tokens to
+  // 151,936 rows) are never sampled: no text stands for them.
+  const size_t sampled = std::min(vocab, tokenizer.vocab_size());
   Sampler sampler(options.sampling);
   text::Tokenizer::StreamDecoder decoder(tokenizer);
   std::vector<int32_t> history = prompt;  // the prompt and every token taken
@@ -191,7 +194,7 @@ Generation generate(Context& context, const text::Tokenizer& tokenizer, const st
         allowed = &mask;
       }
       const auto t = clock::now();
-      const int32_t token = options.replay ? replayed(allowed) : sampler.sample(logits.subspan(row * vocab, vocab), history, allowed);
+      const int32_t token = options.replay ? replayed(allowed) : sampler.sample(logits.subspan(row * vocab, sampled), history, allowed);
       out.sample_seconds += seconds_since(t);
       if (generated() == 0) out.first_token_seconds = seconds_since(start);
       if (std::find(stops.begin(), stops.end(), token) != stops.end()) {

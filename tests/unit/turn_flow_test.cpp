@@ -107,3 +107,35 @@ TEST(TurnFlow, TheMessageAddsToTheAthletesMemory) {
 }
 
 }  // namespace
+
+// The turn flags a coach reply that states a number its prompt does not hold;
+// it does not change the reply (the app decides).
+TEST(TurnFlow, TheCoachsReplyIsCheckedForGrounding) {
+  Flow f;
+  f.interpreter.text = R"({"action": "answer_question", "question": "How hard?", "free_text": "How hard today?"})";
+  f.explainer.text = "Keep it easy today: aim for 150 bpm for the 45 min.";
+  auto r = f.run("How hard today?");
+  ASSERT_TRUE(r.grounding);
+  EXPECT_TRUE(r.grounding->invents_numbers());
+  ASSERT_EQ(r.grounding->violations.size(), 1u);
+  EXPECT_EQ(r.grounding->violations[0].rule, "hr_target");
+  EXPECT_EQ(*r.reply, f.explainer.text);
+  const Json j = josi::runtime::to_json(r);
+  EXPECT_TRUE(j.at("grounding").at("invents_numbers").get<bool>());
+  EXPECT_DOUBLE_EQ(j.at("grounding").at("score").get<double>(), 0.7);
+
+  // The session's own minutes and zone are in the prompt: nothing invented.
+  Flow grounded;
+  grounded.interpreter.text = f.interpreter.text;
+  grounded.explainer.text = "Today is your Z2 session of 45 min; check your zone overview for the numbers.";
+  r = grounded.run("How hard today?");
+  ASSERT_TRUE(r.grounding);
+  EXPECT_TRUE(r.grounding->violations.empty());
+  EXPECT_FALSE(r.grounding->signals.empty());
+
+  Flow engine;
+  engine.interpreter.text = R"({"action": "create_workout", "sport": "run", "free_text": "x"})";
+  r = engine.run("A run please");
+  EXPECT_FALSE(r.grounding);
+  EXPECT_TRUE(josi::runtime::to_json(r).at("grounding").is_null());
+}
