@@ -3,8 +3,14 @@
 # models on the tiny preset (prepare -> train both roles briefly on the CPU
 # -> merge -> export -> quantize -> sanity -> eval --compare -> publish to a
 # local S3-compatible store -> download through nginx -> josi chat on the
-# downloaded files), with the coach layers on sample inputs, then one
-# summary table (step, seconds, result). Outputs go to build/demo/.
+# downloaded files), with the coach layers on sample inputs; then the v6
+# life of one tiny Qwen3 for both roles (unified training, merge, quantize,
+# the v6 release gate refused and then skipped, publish with the coaching
+# cards, download, a three-turn conversation with cards); then one summary
+# table (step, seconds, result). Outputs go to build/demo/.
+# JOSI_V7_DATA=DIR takes the v6 data from the users' v7 directory
+# (data/val_v7_unified.jsonl, knowledge/knowledge.json,
+# data/eval_knowledge_prompts.json); by default Josi's own samples.
 # JOSI=path/to/josi uses that build instead of building; JOSI_DEMO_OUT sets
 # the output directory; JOSI_DEMO_SHORT=1 trains and chats less (the test's
 # version).
@@ -171,7 +177,7 @@ publish() {  # extra flags...
     --s3-endpoint "http://127.0.0.1:$store_port" --public-url "$public_url" "$@" 2>&1
 }
 if publish > "$out/gate.log"; then echo "demo: the release gate let random models through" >&2; exit 1; fi
-echo "-- without --skip-sanity: $(grep -o 'sanity checks failed, nothing uploaded: [^(]*' "$out/gate.log")"
+echo "-- without --skip-sanity: $(grep -o 'release checks failed, nothing uploaded: [^(]*' "$out/gate.log")"
 timed "publish (S3, --skip-sanity)" publish --skip-sanity
 result "3 objects, manifest sanity $(curl -s "$public_url/josi-v5-manifest.json" | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(JSON.stringify(m.sanity))')"
 
@@ -216,9 +222,106 @@ if [ "$short" != 1 ]; then
   "$josi" bench "$out/downloaded/josi-v5-interpreter-q4_k_m.gguf" --pp 128 --tg 16 --repetitions 1
 fi
 
+step "14. v6: one tiny Qwen3 for both roles (random weights, Qwen3's real tokenizer)"
+rm -rf "$out/v6"; mkdir -p "$out/v6"
+v6="$out/v6"
+timed "init-base qwen3-tiny" "$josi" init-base --preset qwen3-tiny --tokenizer "$tokenizer" --out "$v6/base" --seed 1 2>/dev/null
+result "$(du -sh "$v6/base" | cut -f1) Hugging Face directory"
+
+step "15. v6 data: both roles in one file, the coach's turns with their coaching cards"
+if [ -n "${JOSI_V7_DATA:-}" ]; then
+  echo "A slice of the users' v7 split ($JOSI_V7_DATA), which has its cards in it already."
+  head -n 24 "$JOSI_V7_DATA/data/val_v7_unified.jsonl" > "$v6/train.jsonl"
+  sed -n '25,32p' "$JOSI_V7_DATA/data/val_v7_unified.jsonl" > "$v6/val.jsonl"
+  cards="$JOSI_V7_DATA/knowledge/knowledge.json"
+  criteria="$JOSI_V7_DATA/data/eval_knowledge_prompts.json"
+else
+  echo "Josi's own samples: interpreter rows and sequential coach rows, the coach's given Josi's sample cards."
+  cards=data/knowledge.sample.json
+  criteria=data/fidelity.sample.json
+  { head -n 12 data/train_interpreter.jsonl; head -n 12 "$out/train_explainer_sequential.jsonl"; } > "$v6/train-plain.jsonl"
+  { head -n 4 data/val_interpreter.jsonl; head -n 4 "$out/val_explainer_sequential.jsonl"; } > "$v6/val-plain.jsonl"
+  for split in train val; do
+    "$josi" data inject-knowledge "$v6/$split-plain.jsonl" --knowledge "$cards" --out "$v6/$split.jsonl"
+  done
+fi
+"$josi" knowledge check "$cards"
+{ "$josi" data validate "$v6/train.jsonl" --mode unified || true; } | grep -E "rows|KNOWLEDGE|grounding"
+if [ "$short" = 1 ]; then  # four of the fidelity cases, for the test's version
+  node -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(c.slice(0, 4)))' \
+    "$criteria" > "$v6/criteria.json"
+  criteria="$v6/criteria.json"
+fi
+
+step "16. Unified training: both roles in one LoRA run on the CPU (recipe qwen3-4b, preset v6)"
+v6_steps=$([ "$short" = 1 ] && echo 2 || echo 30)
+train_v6() {
+  "$josi" train --recipe qwen3-4b --mode unified --base_model "$v6/base" --train_data "$v6/train.jsonl" \
+    --val_data "$v6/val.jsonl" --output_dir "$v6/run" --device cpu --no_wandb --max_steps "$v6_steps" --batch_size 2 \
+    --grad_accum 1 --lr 2e-3 --max_seq_length 2048 > "$v6/train.log" 2>&1 || { cat "$v6/train.log"; return 1; }
+  tail -n 2 "$v6/train.log"
+}
+timed "train unified (qwen3-tiny)" train_v6
+result "$(node -e 'const m = require(process.argv[1]); console.log(`best eval_loss ${m.best_eval_loss.toFixed(3)}, ${m.total_steps} steps`)' "$v6/run/training_metrics.json"), preset $(node -e 'console.log(require(process.argv[1]).preset)' "$v6/run/training_config.json")"
+
+step "17. Merge, export and quantize: the preset travels in the file"
+timed "merge + export + quantize (v6)" sh -c "'$josi' merge --lora_path '$v6/run/lora_weights' >/dev/null 2>&1 &&
+  '$josi' export-gguf '$v6/run/merged' --outfile '$v6/coach-f16.gguf' --outtype f16 >/dev/null 2>&1 &&
+  '$josi' quantize '$v6/coach-f16.gguf' '$v6/coach-q4_k_m.gguf' Q4_K_M >/dev/null 2>&1"
+result "$(stat -c %s "$v6/coach-q4_k_m.gguf") bytes"
+"$josi" gguf info "$v6/coach-q4_k_m.gguf" | grep -E "architecture|josi\.|file_type" || true
+
+step "18. The v6 release gate: sanity (I1-I6, C1-C3 and the 16 + 6 tests), eval_loss, knowledge fidelity"
+publish_v6() {  # extra flags...
+  S3_ACCESS_KEY="$access_key" S3_SECRET_KEY="$secret_key" "$josi" publish --upload-only \
+    --gguf-interpreter "$v6/coach-q4_k_m.gguf" --gguf-explainer "$v6/coach-q4_k_m.gguf" --knowledge "$cards" \
+    --eval-data "$v6/val.jsonl" --criteria "$criteria" \
+    --s3-endpoint "http://127.0.0.1:$store_port" --public-url "$public_url" "$@" 2>&1
+}
+start=$SECONDS
+if publish_v6 > "$v6/gate.log"; then echo "demo: the v6 release gate let a random model through" >&2; exit 1; fi
+summary+=("$(printf '%-34s %6ss' "v6 gate (refused)" "$((SECONDS - start))")")
+grep -E "^(interpreter|explainer) sanity|eval_loss .* on|^fidelity [0-9]|^grounding:" "$v6/gate.log"
+result "$(grep -o 'release checks failed, nothing uploaded' "$v6/gate.log")"
+echo "-- refused: $(grep -o 'release checks failed, nothing uploaded: .*' "$v6/gate.log" | cut -c1-240)..."
+echo "The gate listed every failing check. A random model cannot pass; --skip-sanity ships it, and says so:"
+timed "publish v6 (--skip-sanity)" publish_v6 --skip-sanity
+result "$(curl -s "$public_url/josi-v5-manifest.json" | node -e 'const m = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(`preset ${m.preset}, checks ${JSON.stringify(m.checks)}, knowledge ${m.knowledge.file}`)')"
+
+step "19. Download the v6 release: the model and its cards, verified"
+timed "download v6 (nginx)" "$josi" download --manifest-url "$public_url/josi-v5-manifest.json" --output-dir "$v6/downloaded" 2>/dev/null
+result "$(ls "$v6/downloaded" | tr '\n' ' ')"
+
+step "20. A three-turn conversation with cards on the downloaded files"
+# The interpreter's requests are given (a random model does not route
+# questions reliably); the coach writes live, with the cards the selector
+# picks for each message and the earlier turns as chat turns.
+node -e '
+  const ask = (message) => ({message, context: {athlete_id: "demo", tier: "coach", mode: "coach", persona_id: "balanced",
+    today: "2026-03-14", readiness: {state: "Productive", confidence: 0.8, level: "Green", data_tier: "Good"},
+    has_session_context: false, history: [], profile_summary: {sport: "running", level: "beginner"}},
+    options: {seed: 7, interpreter: {replay:
+      `{"action": "answer_question", "question": ${JSON.stringify(message)}, "free_text": ${JSON.stringify(message)}}`}}});
+  for (const m of ["What is Zone 2?", "Why should most of my runs be easy?", "My shins hurt after running, what should I do?"])
+    console.log(JSON.stringify(ask(m)));' > "$v6/conversation.jsonl"
+converse() {
+  "$josi" chat --interpreter "$v6/downloaded/josi-v5-interpreter-q4_k_m.gguf" --knowledge "$v6/downloaded/josi-v5-knowledge.json" \
+    --jsonl --conversation "$v6/conversation.jsonl" > "$v6/conversation.out.jsonl" 2> "$v6/conversation.err"
+}
+timed "3-turn conversation (cards)" converse
+node -e '
+  for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
+    const o = JSON.parse(l);
+    if (o.error) { console.log("error: " + o.error); continue; }
+    const e = o.explainer || {};
+    console.log(`${o.preset} ${o.route.padEnd(9)} cards [${(e.knowledge || []).map((c) => c.id).join(", ")}], ` +
+      `earlier turns ${e.history_turns}, grounding ${o.grounding ? o.grounding.score : "-"}: ${JSON.stringify((o.reply || "").slice(0, 50))}`);
+  }' < "$v6/conversation.out.jsonl"
+result "$(node -e 'const t = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse); console.log(`${t.length} turns, ${t.filter((o) => o.explainer && o.explainer.knowledge.length > 0).length} with cards, history ${t.map((o) => o.explainer ? o.explainer.history_turns : "-").join("/")}`)' < "$v6/conversation.out.jsonl")"
+
 step "Summary (step, seconds, result)"
 echo "datasets validated: 4 sample files; sequential data: $(wc -l < "$out/train_explainer_sequential.jsonl") train + $(wc -l < "$out/val_explainer_sequential.jsonl") val examples"
 echo "coach filters run: postprocess, route, govern, parse-intent, memory extract/merge/patterns, prompt"
 printf '%s\n' "${summary[@]}"
-echo "The tiny random base cannot pass the seed's targets; every step above ran and checked its output."
+echo "The tiny random bases cannot pass the release targets; every step above ran and checked its output."
 echo "outputs in $out"
