@@ -250,7 +250,7 @@ void gate_sanity(const std::vector<ship::PublishFile>& files, const fs::path& ba
     for (const auto& r : report.results)
       if (!r.pass) failed.push_back(r.name + " expected " + r.expected + ", got " + r.got);
     if (failed.size() > 1)
-      for (auto& f : failed) f = f.substr(0, f.find(' '));
+      for (auto& line : failed) line = line.substr(0, line.find(' '));
     gate.failures.push_back(f.role + " sanity " + report.score() + " (failed: " + base::join(failed, ", ") + ")");
   }
   gate.checks["sanity"] = std::move(recorded);
