@@ -116,7 +116,7 @@ sanity() {  # role
 }
 for role in interpreter explainer; do
   timed "sanity $role" sanity "$role"
-  result "$(tail -n 1 "$out/sanity-$role.txt" | sed 's/fails the seed.s target/fails: random base/')"
+  result "$(tail -n 1 "$out/sanity-$role.txt" | sed 's/fails the release target: every check must pass/fails: random base/')"
 done
 
 step "9. eval with --compare: Q4_K_M against its F16 (loss, accuracy, KL, top-1, generation)"

@@ -158,8 +158,8 @@ TEST_F(PublishDownload, AModelThatFailsItsSanityChecksIsNeverUploaded) {
                      S3Store::kSecretKey, "--bucket", store.bucket(), "--public-url", public_url});
   expect_no_secret(r);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "sanity checks failed, nothing uploaded: interpreter ")) << r.err;
-  EXPECT_TRUE(contains(r.err, "#1 expected create_workout with sport \"run\", got ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "release checks failed, nothing uploaded: interpreter sanity ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "/5 (failed: ")) << "the failing checks are named: " << r.err;
   auto ls = store.s3cmd("ls s3://mivalta-models/");
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_EQ(ls.out, "") << "the store holds nothing";
@@ -372,9 +372,9 @@ TEST(PublishBuild, FullModeMergesExportsQuantizesAndWritesTheManifest) {
   auto refused = run_josi(args);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(josi_lines(refused.err), 1u) << refused.err;
-  EXPECT_TRUE(contains(refused.err, "publish: sanity checks failed, nothing uploaded: interpreter ")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "publish: the release checks failed, nothing uploaded: interpreter sanity ")) << refused.err;
   EXPECT_TRUE(contains(refused.err, "(--skip-sanity ships anyway)")) << refused.err;
-  EXPECT_TRUE(contains(refused.out, "sanity interpreter on ")) << refused.out;
+  EXPECT_TRUE(contains(refused.out, "sanity interpreter (v5 checks) on ")) << refused.out;
   EXPECT_FALSE(fs::exists(work / "gguf" / "josi-v5-manifest.json"));
   // --skip-sanity ships it and says so in the manifest.
   auto with_skip = args;
@@ -483,10 +483,10 @@ TEST_F(PublishDownload, TheAdaptersShapeShipsTheBaseOnceAndEachRolesAdapter) {
   auto refused = run_josi(build);
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(josi_lines(refused.err), 1u) << refused.err;
-  EXPECT_TRUE(contains(refused.err, "publish: sanity checks failed, nothing uploaded: interpreter ")) << refused.err;
-  EXPECT_TRUE(contains(refused.out, "sanity interpreter on " + base_file.string() + " + " + interpreter_file.string()))
+  EXPECT_TRUE(contains(refused.err, "publish: the release checks failed, nothing uploaded: interpreter sanity ")) << refused.err;
+  EXPECT_TRUE(contains(refused.out, "sanity interpreter (v5 checks) on " + base_file.string() + " + " + interpreter_file.string()))
       << refused.out;
-  EXPECT_TRUE(contains(refused.out, "sanity explainer on " + base_file.string() + " + " + explainer_file.string()))
+  EXPECT_TRUE(contains(refused.out, "sanity explainer (v5 checks) on " + base_file.string() + " + " + explainer_file.string()))
       << refused.out;
   EXPECT_FALSE(fs::exists(gguf / "josi-v5-manifest.json"));
 
@@ -556,7 +556,7 @@ TEST_F(PublishDownload, TheAdaptersShapeShipsTheBaseOnceAndEachRolesAdapter) {
   // What was downloaded runs: the base and an adapter through the app's path.
   auto sanity = run_josi({"sanity", "--model-path", (out / "josi-v5-base-q4_k_m.gguf").string(), "--adapter",
                           (out / "josi-v5-explainer-lora-f16.gguf").string(), "--mode", "explainer"});
-  EXPECT_TRUE(contains(sanity.out, "sanity explainer on ")) << sanity.out << sanity.err;
+  EXPECT_TRUE(contains(sanity.out, "sanity explainer (v5 checks) on ")) << sanity.out << sanity.err;
 
   // A manifest naming an adapter without its base: one clear line, nothing written.
   josi::json::Json broken = josi::json::Json::parse(read_text(gguf / "josi-v5-manifest.json"));
