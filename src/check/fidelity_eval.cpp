@@ -29,6 +29,10 @@ void set_readiness(Json& readiness, const std::string& value) {
     if (state == known) readiness["state"] = state;
 }
 
+bool is_zone(const std::string& s) {
+  return s == "R" || (s.size() == 2 && s[0] == 'Z' && s[1] >= '1' && s[1] <= '8');
+}
+
 bool all_digits(const std::string& s) { return !s.empty() && s.size() <= 3 && s.find_first_not_of("0123456789") == std::string::npos; }
 
 // A case's answer: the reply the athlete got, checked for grounding against
@@ -68,6 +72,7 @@ Json context_of_case_lines(const std::string& lines, const std::string& where) {
     else if (name == "Sport") context["profile_summary"]["sport"] = value;
     else if (name == "Level") context["profile_summary"]["level"] = value;
     else if (name == "Age" && all_digits(value) && std::stoi(value) >= 1 && std::stoi(value) <= 120) grounding["age"] = std::stoi(value);
+    else if (name == "Max zone allowed" && is_zone(value)) grounding["max_zone_allowed"] = value;
     else if (name == "Phase") grounding["phase"] = value;
     else if (name == "Meso position") grounding["meso_position"] = value;
     else if (name == "Zone cap reason") grounding["zone_cap_reason"] = value;

@@ -16,10 +16,10 @@ namespace josi::check {
 
 // A case's CONTEXT lines ("- Sport: running\n- Readiness: green (Productive)")
 // as the ChatContext the app would send for them: readiness level (amber is
-// Yellow) and state; sport and level in the profile; age, phase, meso
-// position, max zone, zone cap reason, weekly load in the grounding facts;
-// any other line ("- Session: Z2 Continuous 45min") kept as it is among the
-// grounding's extra lines. Throws josi::Error naming `where` for a line that
+// Yellow) and state; sport and level in the profile; age, max zone
+// allowed, phase, meso position, zone cap reason and weekly load in the
+// grounding facts (when valid there); any other line ("- Session: Z2
+// Continuous 45min") kept as it is among the grounding's extra lines. Throws josi::Error naming `where` for a line that
 // is not "- Name: value".
 json::Json context_of_case_lines(const std::string& lines, const std::string& where);
 

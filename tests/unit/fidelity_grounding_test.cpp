@@ -277,5 +277,8 @@ TEST(Fidelity, CaseContextLinesBecomeAChatContext) {
             "CONTEXT:\n- Readiness: Yellow (Accumulated)\n- Sport: cycling\n- Level: advanced\n- Age: 65\n- Phase: build\n"
             "- Meso position: deload\n- Session: Z2 Continuous 45min");
   EXPECT_THROW(check::context_of_case_lines("Sport running", "case"), josi::Error);
+  const auto capped = check::context_of_case_lines("- Readiness: red (Overreached)\n- Max zone allowed: Z2\n- Age: sixty", "case");
+  EXPECT_EQ(capped.at("grounding").at("max_zone_allowed"), "Z2");
+  EXPECT_EQ(capped.at("grounding").at("extra_lines"), Json::array({"- Age: sixty"}));
   for (const auto& c : users_cases()) EXPECT_NO_THROW(check::context_of_case_lines(c.context, c.id));
 }
