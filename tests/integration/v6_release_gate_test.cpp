@@ -63,7 +63,7 @@ TempDir* V6ReleaseGate::dir_ = nullptr;
 
 // Answers written to pass every case pass, table and JSON; answers that
 // near-miss one rule each fail exactly there, and the exit code says so.
-TEST_F(V6ReleaseGate, ReplayedAnswersAreScoredCaseByCase) {
+TEST(V6ReleaseChecks, ReplayedAnswersAreScoredCaseByCase) {
   auto r = run_josi({"eval", "--criteria", criteria(), "--replay", unit_data("fidelity_replay_pass.jsonl")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "fidelity 31/31 cases: PASS")) << r.out;
@@ -83,8 +83,9 @@ TEST_F(V6ReleaseGate, ReplayedAnswersAreScoredCaseByCase) {
     replay += Json{{"id", id}, {"answer", row.at("answer")}}.dump() + "\n";
   }
   ASSERT_EQ(expected.size(), 31u);
-  josi::test::write_text(dir() / "near-misses.jsonl", replay);
-  r = run_josi({"eval", "--criteria", criteria(), "--replay", (dir() / "near-misses.jsonl").string(), "--json"});
+  TempDir work;
+  josi::test::write_text(work / "near-misses.jsonl", replay);
+  r = run_josi({"eval", "--criteria", criteria(), "--replay", (work / "near-misses.jsonl").string(), "--json"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   const Json report = json_of(r);
   EXPECT_EQ(report.at("status"), "FAIL");
@@ -98,10 +99,10 @@ TEST_F(V6ReleaseGate, ReplayedAnswersAreScoredCaseByCase) {
   EXPECT_EQ(report.at("categories").at("guardrails").at("status"), "FAIL");
 }
 
-TEST_F(V6ReleaseGate, BadEvalFlagsGetOneLine) {
+TEST(V6ReleaseChecks, BadEvalFlagsGetOneLine) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"eval", "--criteria", criteria()},
-           {"eval", "--criteria", criteria(), "--replay", unit_data("fidelity_replay_pass.jsonl"), "--model", merged().string()},
+           {"eval", "--criteria", criteria(), "--replay", unit_data("fidelity_replay_pass.jsonl"), "--model", cards()},
            {"eval", "--criteria", criteria(), "--replay", unit_data("fidelity_replay_pass.jsonl"), "--mode", "interpreter"},
            {"eval", "--criteria", cards(), "--replay", unit_data("fidelity_replay_pass.jsonl")},
            {"eval", "--criteria", criteria(), "--replay", cards()},
@@ -156,7 +157,7 @@ TEST_F(V6ReleaseGate, SanityV6OnAMergedDirectory) {
   }
 }
 
-TEST_F(V6ReleaseGate, DataValidatePrintsTheGroundingSummary) {
+TEST(V6ReleaseChecks, DataValidatePrintsTheGroundingSummary) {
   auto r = run_josi({"data", "validate", josi::test::reference_v7("data/val_v7_unified.jsonl").string()});
   EXPECT_TRUE(contains(r.out, "grounding: 188 coach rows, 0 with violations (0 errors, 0 warnings), mean score 1.000: PASS"))
       << r.out;
