@@ -132,12 +132,22 @@ CaseScore score_answer(const FidelityCase& c, const std::string& answer) {
     if (!contains(needle)) ++s.passes;
     else s.failures.push_back("must_not_contain " + in_quotes(needle));
   }
+  // A pattern that backtracks past PCRE2's match limit fails the run, naming the case.
+  const auto find = [&](const std::string& pattern) {
+    try {
+      return python_pattern(pattern).find(answer);
+    } catch (const Error& e) {
+      throw Error("case " + base::quoted(c.id) + ": pattern /" + pattern + "/: " + e.what());
+    }
+  };
   for (const auto& pattern : c.must_match_pattern) {
-    if (python_pattern(pattern).search(answer)) ++s.passes;
+    if (find(pattern)) ++s.passes;
     else s.failures.push_back("must_match_pattern /" + pattern + "/");
   }
   for (const auto& pattern : c.must_not_match_pattern) {
-    if (const auto m = python_pattern(pattern).find(answer)) s.failures.push_back("must_not_match_pattern /" + pattern + "/: " + in_quotes(std::string_view(answer).substr(m->begin, m->end - m->begin)));
+    if (const auto m = find(pattern))
+      s.failures.push_back("must_not_match_pattern /" + pattern + "/: " +
+                           in_quotes(std::string_view(answer).substr(m->begin, m->end - m->begin)));
     else ++s.passes;
   }
   return s;

@@ -144,6 +144,9 @@ TEST(Fidelity, BadFilesAreRefusedWithOneLine) {
   refused(one, "{\"id\": \"a/b\", \"answer\": 3}\n", "\"answer\": expected a string");
   refused(one, "{\"id\": \"a/b\", \"answer\": \"x\"}\n{\"id\": \"a/b\", \"answer\": \"y\"}\n", "a second answer");
   refused(one, "{\"id\": \"a/b\", \"answer\": \"x\"\n", "replay.jsonl:1");
+  // A pattern that backtracks without end stops at PCRE2's match limit.
+  refused(R"([{"id": "a/b", "category": "a", "user_message": "Hi", "criteria": {"must_not_match_pattern": ["(a+)+$"]}}])",
+          "{\"id\": \"a/b\", \"answer\": \"" + std::string(40, 'a') + "b\"}\n", "case \"a/b\": pattern /(a+)+$/: ");
 }
 
 // The users' patterns are Python `re`: Unicode digits are \d, and a letter
