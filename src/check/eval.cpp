@@ -48,11 +48,6 @@ size_t argmax(std::span<const float> row) {
 // Order-blind equality of JSON values: a request is right whatever its key order.
 bool same_json(const Json& a, const Json& b) { return nlohmann::json::parse(a.dump()) == nlohmann::json::parse(b.dump()); }
 
-struct Targets {
-  double loss, accuracy;
-};
-Targets seed_targets(DatasetMode mode) { return mode == DatasetMode::interpreter ? Targets{0.01, 0.99} : Targets{1.5, 0.70}; }
-
 // The generative pass of one example.
 void score_generation(DatasetMode mode, const data::TokenizedExample& e, const runtime::RoleRun& run, EvalReport& r,
                       std::vector<double>& characters, std::vector<double>& tokens) {
@@ -88,6 +83,8 @@ void score_generation(DatasetMode mode, const data::TokenizedExample& e, const r
 }
 
 }  // namespace
+
+Targets seed_targets(DatasetMode mode) { return mode == DatasetMode::interpreter ? Targets{0.01, 0.99} : Targets{1.5, 0.70}; }
 
 EvalReport run_eval(const EvalOptions& o) {
   const auto start = std::chrono::steady_clock::now();

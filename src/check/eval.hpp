@@ -24,6 +24,14 @@
 
 namespace josi::check {
 
+// What a role's eval_loss must stay under and its token accuracy above:
+// the seed's targets, which the users' v6 release keeps (interpreter 0.01
+// and 99 %, explainer 1.5 and 70 %).
+struct Targets {
+  double loss, accuracy;
+};
+Targets seed_targets(data::DatasetMode mode);
+
 struct EvalOptions {
   std::filesystem::path model;
   std::filesystem::path adapter;  // a GGUF LoRA adapter applied on model at run time; empty: none

@@ -76,12 +76,11 @@ std::string with_context(const std::string& message, const std::string& lines) {
 }
 const char* const kRunGreen = "- Sport: running\n- Readiness: Green";
 
-// The v6 coach's [INTERPRETER] block as the users' checks write it: action,
-// question, free_text in that order.
+// The v6 coach's user turn: its [INTERPRETER] request with the keys in the
+// order the users' checks write them (action, question, free_text).
 std::string v6_coach_turn(const std::string& message, const std::string& lines, const std::string& action,
                           const std::string& question) {
-  return with_context(message, lines) + "\n\n[INTERPRETER]\n{\"action\": \"" + action + "\", \"question\": \"" + question +
-         "\", \"free_text\": \"" + message + "\"}";
+  return with_request(with_context(message, lines), {{"action", action}, {"question", question}, {"free_text", message}});
 }
 
 std::vector<SanityCheck> v6_interpreter_checks() {

@@ -213,10 +213,6 @@ RunAs run_as(const ship::PublishFile& f, const fs::path& base) {
   return f.adapter_of.empty() ? RunAs{f.path, {}} : RunAs{base, f.path};
 }
 
-// The training targets' eval_loss each role must stay under (the users' v6
-// release thresholds, the seed's as well).
-double eval_loss_threshold(const std::string& role) { return role == "interpreter" ? 0.01 : 1.5; }
-
 // What the gate found: the manifest's per-role sanity scores, its "checks",
 // and every failure, in words.
 struct GateResult {
@@ -246,12 +242,13 @@ void gate_sanity(const std::vector<ship::PublishFile>& files, const fs::path& ba
     recorded[f.role] = std::move(scores);
     if (report.ok()) continue;
     // One failing check is told in full; more are named (the tables above have them).
-    std::vector<std::string> failed;
+    std::vector<const check::SanityResult*> failed;
     for (const auto& r : report.results)
-      if (!r.pass) failed.push_back(r.name + " expected " + r.expected + ", got " + r.got);
-    if (failed.size() > 1)
-      for (auto& line : failed) line = line.substr(0, line.find(' '));
-    gate.failures.push_back(f.role + " sanity " + report.score() + " (failed: " + base::join(failed, ", ") + ")");
+      if (!r.pass) failed.push_back(&r);
+    std::vector<std::string> told;
+    for (const auto* r : failed)
+      told.push_back(failed.size() == 1 ? r->name + " expected " + r->expected + ", got " + r->got : r->name);
+    gate.failures.push_back(f.role + " sanity " + report.score() + " (failed: " + base::join(told, ", ") + ")");
   }
   gate.checks["sanity"] = std::move(recorded);
 }
@@ -273,7 +270,7 @@ void gate_eval_loss(const std::vector<ship::PublishFile>& files, const fs::path&
     e.threads = o.threads;
     e.progress = false;
     const auto report = check::run_eval(e);
-    const double threshold = eval_loss_threshold(f.role);
+    const double threshold = check::seed_targets(mode_of(f.role)).loss;
     const bool pass = report.eval_loss < threshold;
     out << "publish: " << f.role << ": eval_loss " << report.eval_loss << " on " << report.examples << " examples of "
         << o.eval_data.filename().string() << " (must be under " << threshold << ")" << (pass ? "" : ": FAILS") << "\n";
