@@ -5,7 +5,7 @@
 // in the files' memory maps (F32, F16 and BF16 safetensors are engine types
 // as they are). All shapes, types and metadata are checked when the model
 // opens, so a bad file fails before any work starts. Where the active path
-// multiplies a layout other than the file's faster (Q4_K and Q6_K layer
+// multiplies a layout other than the file's faster (Q4_K, Q6_K and Q8_0 layer
 // matrices on AVX-512), those matrices are rearranged once at load and
 // their file pages dropped, so memory stays one copy of the weights.
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/large_buffer.hpp"
 #include "formats/gguf.hpp"
 #include "kernels/matmul.hpp"
 
@@ -117,7 +118,7 @@ class Model {
   bool tied_output_ = false;
   std::vector<float> output_norm_;
   std::vector<LayerWeights> layers_;
-  std::vector<std::unique_ptr<uint8_t[]>> arranged_;  // the rearranged weights' bytes
+  base::LargeBuffer arranged_;  // the rearranged weights' bytes
 };
 
 }  // namespace josi::infer

@@ -13,15 +13,18 @@ namespace {
 
 using BlockQuantizer = int (*)(const float* x, int n, int8_t* q, float& d, int16_t* sums16);
 
-// 32-blocks: q, d and d·Σq per block (the offset terms of Q4_0/Q5_0/Q5_1).
+// 32-blocks: q, d, d·Σq and Σq per block (the offset terms of Q5_1 and of
+// Q8_0's unsigned grouped levels).
 template <BlockQuantizer Block>
 void quantize_row_q8_32(const float* x, int64_t k, uint8_t* out, const ActLayout& layout) {
   auto* q = reinterpret_cast<int8_t*>(out);
   auto* d = reinterpret_cast<float*>(out + layout.d);
   auto* s = reinterpret_cast<float*>(out + layout.sums);
+  auto* q_sums = reinterpret_cast<int16_t*>(out + layout.q_sums);
   for (int64_t b = 0; b < k / 32; ++b) {
     const int sum = Block(x + 32 * b, 32, q + 32 * b, d[b], nullptr);
     s[b] = d[b] * static_cast<float>(sum);
+    q_sums[b] = static_cast<int16_t>(sum);
   }
 }
 

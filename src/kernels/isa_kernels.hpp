@@ -24,7 +24,8 @@ namespace josi::kernels::detail {
 // vectors:
 //   Q8 in 32-blocks (Q8_0, Q4_0, Q5_0, Q5_1 weights):
 //     int8 q[k]; float d[k/32] at ActLayout::d; float s[k/32] at
-//     ActLayout::sums, s = d·Σq (Q5_1's min term)
+//     ActLayout::sums, s = d·Σq (Q5_1's min term); int16 Σq[k/32] at
+//     ActLayout::q_sums (Q8_0 groups' offset term)
 //   Q8 in 256-blocks (K-quant weights):
 //     int8 q[k]; float d[k/256] at ActLayout::d; int16 bsums[k/16] at
 //     ActLayout::sums (Σq per 16)
@@ -34,6 +35,7 @@ enum class ActFormat { f32, q8_32, q8_256 };
 
 struct ActLayout {
   size_t d = 0, sums = 0, stride = 0;  // byte offsets in one token, its size
+  size_t q_sums = 0;                   // 32-blocks only
 };
 
 // One token's k floats -> its quantized activations at `out`.
@@ -61,10 +63,10 @@ struct MatmulKernels {
   QuantizeFn quantize_q8_32;
   QuantizeFn quantize_q8_256;
   GemmFn f32, f16, bf16, q8_0, q4_0, q5_0, q5_1, q4_k, q5_k, q6_k;
-  // Q4_K and Q6_K in groups of 16 rows (row_groups.hpp); null where the
-  // path has no kernel of its own for them (the scalar ones serve). Row
+  // Q4_K, Q6_K and Q8_0 in groups of 16 rows (row_groups.hpp); null where
+  // the path has no kernel of its own for them (the scalar ones serve). Row
   // ranges come in whole groups.
-  GemmFn q4_k_groups, q6_k_groups;
+  GemmFn q4_k_groups, q6_k_groups, q8_0_groups;
 };
 
 // Null when this build has no such path (another architecture).

@@ -79,7 +79,8 @@ detail::ActLayout layout_for(ActFormat format, int64_t k) {
   l.d = n;
   if (format == ActFormat::q8_32) {
     l.sums = l.d + n / 32 * sizeof(float);
-    l.stride = round_up(l.sums + n / 32 * sizeof(float), 64);
+    l.q_sums = l.sums + n / 32 * sizeof(float);
+    l.stride = round_up(l.q_sums + n / 32 * sizeof(int16_t), 64);
   } else {
     l.sums = l.d + n / 256 * sizeof(float);
     l.stride = round_up(l.sums + n / 16 * sizeof(int16_t), 64);
@@ -145,7 +146,7 @@ void matmul(base::ThreadPool& pool, GgmlType type, const void* w, int64_t rows, 
   if (layout == WeightLayout::row_groups) {
     require_row_groups(type, rows, k);
     const auto grouped = [type](const MatmulKernels& k) {
-      return type == GgmlType::Q4_K ? k.q4_k_groups : k.q6_k_groups;
+      return type == GgmlType::Q4_K ? k.q4_k_groups : type == GgmlType::Q6_K ? k.q6_k_groups : k.q8_0_groups;
     };
     kernel.gemm = grouped(kernels) ? grouped(kernels) : grouped(*detail::matmul_kernels_scalar());
   }

@@ -394,7 +394,7 @@ const MatmulKernels* matmul_kernels_avx2() {
                                      gemm_tiled<KAffine<false>>,
                                      gemm_tiled<KAffine<true>>,
                                      gemm_tiled<Q6K>,
-                                     nullptr, nullptr};
+                                     nullptr, nullptr, nullptr};
   return &kernels;
 }
 

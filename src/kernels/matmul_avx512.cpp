@@ -250,6 +250,7 @@ struct Q6K {
 // share each weight load; a token's arithmetic is the same whatever T.
 struct Q4KGroups {
   using Block = Q4KGroupBlock;
+  static constexpr int64_t kWeights = 256;
   template <int T>
   static void block(const Block& blk, const Q8Token (&x)[T], int64_t b, __m512 (&acc)[T]) {
     const __m512i low4 = _mm512_set1_epi8(15);
@@ -306,6 +307,7 @@ struct Q4KGroups {
 // the rows' scales (vpmulld).
 struct Q6KGroups {
   using Block = Q6KGroupBlock;
+  static constexpr int64_t kWeights = 256;
   template <int T>
   static void block(const Block& blk, const Q8Token (&x)[T], int64_t b, __m512 (&acc)[T]) {
     const __m512i low4 = _mm512_set1_epi8(15), bits45 = _mm512_set1_epi8(0x30);
@@ -340,6 +342,34 @@ struct Q6KGroups {
   }
 };
 
+// Q8_0 in 16-row groups (row_groups.hpp), one row per 32-bit lane: for
+// each of the group block's two 32-blocks, eight vpdpbusd of the rows'
+// levels q + 128 against the token's activations 4 at a time, from
+// −128·Σx, times the rows' d and the token's dx.
+struct Q8_0Groups {
+  using Block = Q8_0GroupBlock;
+  static constexpr int64_t kWeights = 64;
+  template <int T>
+  static void block(const Block& blk, const Q8Token (&x)[T], int64_t b, __m512 (&acc)[T]) {
+    for (int h = 0; h < 2; ++h) {
+      const int64_t xb = 2 * b + h;  // the activations' 32-block
+      __m512i dot[T];
+      for (int j = 0; j < T; ++j) dot[j] = _mm512_set1_epi32(-128 * x[j].q_sums[xb]);
+      for (int step = 0; step < 8; ++step) {
+        const __m512i w = _mm512_loadu_si512(blk.qs[h][step]);
+        for (int j = 0; j < T; ++j) {
+          int32_t x4;
+          std::memcpy(&x4, x[j].q + 32 * xb + 4 * step, 4);
+          dot[j] = _mm512_dpbusd_epi32(dot[j], w, _mm512_set1_epi32(x4));
+        }
+      }
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.d[h])));
+      for (int j = 0; j < T; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[j]), _mm512_mul_ps(d, _mm512_set1_ps(x[j].d[xb])), acc[j]);
+    }
+  }
+};
+
 // acc[j] += B·u of tokens t..t+T-1 on the group's 16 rows: one panel of B.
 static_assert(kGroupRows == kLowRankPanel);
 template <int T>
@@ -366,7 +396,7 @@ void add_low_rank_panel(const LowRankTerm& term, int64_t group_row, int64_t t, _
 // row per lane, Kernel::block adding each super-block.
 template <class Kernel, int T>
 void group_tile(const GemmArgs& a, int64_t group_row, int64_t t) {
-  const int64_t nb = a.k / 256;
+  const int64_t nb = a.k / Kernel::kWeights;
   const auto* blocks = reinterpret_cast<const typename Kernel::Block*>(a.w) + group_row / kGroupRows * nb;
   Q8Token x[T];
   for (int j = 0; j < T; ++j) x[j] = q8_token(a, t + j);
@@ -589,7 +619,8 @@ const MatmulKernels* matmul_kernels_avx512() {
                                      gemm_tiled<KAffine<true>>,
                                      gemm_tiled<Q6K>,
                                      gemm_row_groups<Q4KGroups>,
-                                     gemm_row_groups<Q6KGroups>};
+                                     gemm_row_groups<Q6KGroups>,
+                                     gemm_row_groups<Q8_0Groups>};
   return &kernels;
 }
 

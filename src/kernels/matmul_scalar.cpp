@@ -42,11 +42,13 @@ void quantize_q8_32(const float* x, int64_t k, uint8_t* out, const ActLayout& la
   auto* q = reinterpret_cast<int8_t*>(out);
   auto* d = reinterpret_cast<float*>(out + layout.d);
   auto* s = reinterpret_cast<float*>(out + layout.sums);
+  auto* q_sums = reinterpret_cast<int16_t*>(out + layout.q_sums);
   quantize_blocks(x, k, 32, q, d);
   for (int64_t b = 0; b < k / 32; ++b) {
     int sum = 0;
     for (int i = 0; i < 32; ++i) sum += q[32 * b + i];
     s[b] = d[b] * static_cast<float>(sum);
+    q_sums[b] = static_cast<int16_t>(sum);
   }
 }
 
@@ -220,7 +222,7 @@ void gemm_q5_k(const GemmArgs& a, int64_t r0, int64_t r1) {
   });
 }
 
-// Q4_K and Q6_K in groups of 16 rows: each group's rows back in the row
+// Q4_K, Q6_K and Q8_0 in groups of 16 rows: each group's rows back in the row
 // layout, then the row kernel, so both layouts give the same floats here.
 template <GgmlType Type, GemmFn RowKernel>
 void gemm_groups(const GemmArgs& a, int64_t r0, int64_t r1) {
@@ -271,7 +273,8 @@ void gemm_q6_k(const GemmArgs& a, int64_t r0, int64_t r1) {
 const MatmulKernels* matmul_kernels_scalar() {
   static const MatmulKernels kernels{quantize_q8_32, quantize_q8_256, gemm_f32,  gemm_f16,  gemm_bf16, gemm_q8_0,
                                      gemm_q4_0,      gemm_q5_0,       gemm_q5_1, gemm_q4_k, gemm_q5_k, gemm_q6_k,
-                                     gemm_groups<GgmlType::Q4_K, gemm_q4_k>, gemm_groups<GgmlType::Q6_K, gemm_q6_k>};
+                                     gemm_groups<GgmlType::Q4_K, gemm_q4_k>, gemm_groups<GgmlType::Q6_K, gemm_q6_k>,
+                                     gemm_groups<GgmlType::Q8_0, gemm_q8_0>};
   return &kernels;
 }
 

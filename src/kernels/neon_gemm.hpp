@@ -415,7 +415,7 @@ const MatmulKernels kNeonKernels{quantize_row_q8_32<quantize_block>,
                                  gemm_tiled<KAffine<false>>,
                                  gemm_tiled<KAffine<true>>,
                                  gemm_tiled<Q6K>,
-                                 nullptr, nullptr};
+                                 nullptr, nullptr, nullptr};
 
 }  // namespace
 }  // namespace josi::kernels::detail

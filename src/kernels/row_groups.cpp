@@ -9,14 +9,21 @@ namespace josi::kernels::detail {
 using formats::GgmlType;
 using quant::detail::BlockQ4_K;
 using quant::detail::BlockQ6_K;
+using quant::detail::BlockQ8_0;
+
+// The two Q8_0 blocks one group block holds, as the file has them.
+struct Q8_0Pair {
+  BlockQ8_0 block[2];
+};
+static_assert(sizeof(Q8_0Pair) == 68);
 
 namespace {
 
-// Row r's block b of a row-layout matrix.
+// Row r's block b of a row-layout matrix of nb blocks per row.
 template <class Block>
-Block row_block(const uint8_t* w, int64_t k, int64_t r, int64_t b) {
+Block row_block(const uint8_t* w, int64_t nb, int64_t r, int64_t b) {
   Block blk;
-  std::memcpy(&blk, w + (r * (k / 256) + b) * static_cast<int64_t>(sizeof blk), sizeof blk);
+  std::memcpy(&blk, w + (r * nb + b) * static_cast<int64_t>(sizeof blk), sizeof blk);
   return blk;
 }
 
@@ -87,17 +94,32 @@ BlockQ6_K from_group(const Q6KGroupBlock& group, int r) {
   return blk;
 }
 
-template <class Block, class Group>
-void pack(const uint8_t* w, int64_t rows, int64_t k, uint8_t* out) {
-  auto* group = reinterpret_cast<Group*>(out);
-  for (int64_t g = 0; g < rows / kGroupRows; ++g)
-    for (int64_t b = 0; b < k / 256; ++b, ++group)
-      for (int r = 0; r < kGroupRows; ++r) to_group(row_block<Block>(w, k, g * kGroupRows + r, b), r, *group);
+void to_group(const Q8_0Pair& pair, int r, Q8_0GroupBlock& group) {
+  for (int h = 0; h < 2; ++h) {
+    group.d[h][r] = pair.block[h].d;
+    for (int i = 0; i < 32; ++i) group.qs[h][i / 4][r][i % 4] = static_cast<uint8_t>(pair.block[h].qs[i] + 128);
+  }
+}
+
+Q8_0Pair from_group(const Q8_0GroupBlock& group, int r) {
+  Q8_0Pair pair;
+  for (int h = 0; h < 2; ++h) {
+    pair.block[h].d = group.d[h][r];
+    for (int i = 0; i < 32; ++i) pair.block[h].qs[i] = static_cast<int8_t>(group.qs[h][i / 4][r][i % 4] - 128);
+  }
+  return pair;
 }
 
 template <class Block, class Group>
-void unpack(const uint8_t* packed, int64_t k, int64_t row, uint8_t* out) {
-  const int64_t nb = k / 256;
+void pack(const uint8_t* w, int64_t rows, int64_t nb, uint8_t* out) {
+  auto* group = reinterpret_cast<Group*>(out);
+  for (int64_t g = 0; g < rows / kGroupRows; ++g)
+    for (int64_t b = 0; b < nb; ++b, ++group)
+      for (int r = 0; r < kGroupRows; ++r) to_group(row_block<Block>(w, nb, g * kGroupRows + r, b), r, *group);
+}
+
+template <class Block, class Group>
+void unpack(const uint8_t* packed, int64_t nb, int64_t row, uint8_t* out) {
   const auto* group = reinterpret_cast<const Group*>(packed) + row / kGroupRows * nb;
   for (int64_t b = 0; b < nb; ++b) {
     const Block blk = from_group(group[b], static_cast<int>(row % kGroupRows));
@@ -107,28 +129,38 @@ void unpack(const uint8_t* packed, int64_t k, int64_t row, uint8_t* out) {
 
 }  // namespace
 
+int64_t group_block_weights(GgmlType type) { return type == GgmlType::Q8_0 ? 64 : 256; }
+
 bool fits_row_groups(GgmlType type, int64_t rows, int64_t k) {
-  return (type == GgmlType::Q4_K || type == GgmlType::Q6_K) && rows > 0 && rows % kGroupRows == 0 && k > 0 &&
-         k % 256 == 0;
+  return (type == GgmlType::Q4_K || type == GgmlType::Q6_K || type == GgmlType::Q8_0) && rows > 0 &&
+         rows % kGroupRows == 0 && k > 0 && k % group_block_weights(type) == 0;
 }
 
 uint64_t row_groups_bytes(GgmlType type, int64_t rows, int64_t k) {
-  const size_t block = type == GgmlType::Q4_K ? sizeof(Q4KGroupBlock) : sizeof(Q6KGroupBlock);
-  return static_cast<uint64_t>(rows / kGroupRows) * static_cast<uint64_t>(k / 256) * block;
+  const size_t block = type == GgmlType::Q4_K   ? sizeof(Q4KGroupBlock)
+                       : type == GgmlType::Q6_K ? sizeof(Q6KGroupBlock)
+                                                : sizeof(Q8_0GroupBlock);
+  return static_cast<uint64_t>(rows / kGroupRows) * static_cast<uint64_t>(k / group_block_weights(type)) * block;
 }
 
 void pack_row_groups(GgmlType type, const uint8_t* w, int64_t rows, int64_t k, uint8_t* out) {
+  const int64_t nb = k / group_block_weights(type);
   if (type == GgmlType::Q4_K)
-    pack<BlockQ4_K, Q4KGroupBlock>(w, rows, k, out);
+    pack<BlockQ4_K, Q4KGroupBlock>(w, rows, nb, out);
+  else if (type == GgmlType::Q6_K)
+    pack<BlockQ6_K, Q6KGroupBlock>(w, rows, nb, out);
   else
-    pack<BlockQ6_K, Q6KGroupBlock>(w, rows, k, out);
+    pack<Q8_0Pair, Q8_0GroupBlock>(w, rows, nb, out);
 }
 
 void unpack_group_row(GgmlType type, const uint8_t* packed, int64_t k, int64_t row, uint8_t* out) {
+  const int64_t nb = k / group_block_weights(type);
   if (type == GgmlType::Q4_K)
-    unpack<BlockQ4_K, Q4KGroupBlock>(packed, k, row, out);
+    unpack<BlockQ4_K, Q4KGroupBlock>(packed, nb, row, out);
+  else if (type == GgmlType::Q6_K)
+    unpack<BlockQ6_K, Q6KGroupBlock>(packed, nb, row, out);
   else
-    unpack<BlockQ6_K, Q6KGroupBlock>(packed, k, row, out);
+    unpack<Q8_0Pair, Q8_0GroupBlock>(packed, nb, row, out);
 }
 
 }  // namespace josi::kernels::detail

@@ -9,7 +9,9 @@
 // A group holds, for each 256-weight super-block, one Q4KGroupBlock or
 // Q6KGroupBlock: the 16 rows' bytes of that super-block moved (Q4_K's 6-bit
 // scales and mins unpacked to bytes: 2368 bytes against 16 × 144 = 2304 in
-// the file; Q6_K's 3360 are the file's 16 × 210).
+// the file; Q6_K's 3360 are the file's 16 × 210); for Q8_0, one
+// Q8_0GroupBlock per 64 weights (two of the file's blocks), the file's
+// 16 × 68 bytes, a whole number of 64-byte lines.
 // Private to kernels/ and its tests; the ISA files use only the structs.
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +42,21 @@ struct Q6KGroupBlock {
 };
 static_assert(sizeof(Q6KGroupBlock) == 3360);
 
-// Q4_K and Q6_K matrices of whole groups (rows a multiple of 16).
+// Q8_0 levels as unsigned bytes u = q + 128 (VPDPBUSD's unsigned operand):
+// a dot product gives Σ q·x + 128·Σx, and the kernel takes 128·Σx back out
+// with the activations' per-block sums. The levels first, so that with the
+// matrix 64-byte aligned every vector load is one cache line.
+struct Q8_0GroupBlock {
+  uint8_t qs[2][8][16][4];  // block h, step g, row r: the row's qs[4g .. 4g + 3] + 128
+  uint16_t d[2][16];        // block h of row r: d (F16)
+};
+static_assert(sizeof(Q8_0GroupBlock) == 1088);
+
+// Weights a group block covers: 256 for the K-quants, 64 for Q8_0.
+int64_t group_block_weights(formats::GgmlType type);
+
+// Q4_K, Q6_K and Q8_0 matrices of whole groups (rows a multiple of 16, k of
+// the group block).
 bool fits_row_groups(formats::GgmlType type, int64_t rows, int64_t k);
 // Bytes of a rows × k matrix in groups.
 uint64_t row_groups_bytes(formats::GgmlType type, int64_t rows, int64_t k);

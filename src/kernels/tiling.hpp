@@ -88,14 +88,16 @@ void gemm_tiled(const GemmArgs& a, int64_t r0, int64_t r1) {
 struct Q8Token {
   const int8_t* q;
   const float* d;
-  const float* s;        // 32-blocks
-  const int16_t* bsums;  // 256-blocks
+  const float* s;         // 32-blocks
+  const int16_t* bsums;   // 256-blocks
+  const int16_t* q_sums;  // 32-blocks
 };
 
 inline Q8Token q8_token(const GemmArgs& a, int64_t t) {
   const uint8_t* p = a.x + t * static_cast<int64_t>(a.x_stride);
   return {reinterpret_cast<const int8_t*>(p), reinterpret_cast<const float*>(p + a.act.d),
-          reinterpret_cast<const float*>(p + a.act.sums), reinterpret_cast<const int16_t*>(p + a.act.sums)};
+          reinterpret_cast<const float*>(p + a.act.sums), reinterpret_cast<const int16_t*>(p + a.act.sums),
+          reinterpret_cast<const int16_t*>(p + a.act.q_sums)};
 }
 
 inline const float* f32_token(const GemmArgs& a, int64_t t) {

@@ -231,7 +231,7 @@ TEST(Matmul, FastPathsMatchScalar) {
   std::printf("largest |fast - scalar| / S: %.3g (bound 2e-6)\n", worst);
 }
 
-// Q4_K and Q6_K in 16-row groups (kernels/row_groups.hpp): the packing
+// Q4_K, Q6_K and Q8_0 in 16-row groups (kernels/row_groups.hpp): the packing
 // keeps every byte (a row unpacks to the bytes it came from), the scalar
 // path gives the row layout's floats exactly, each fast path matches it
 // within the bound above, and a token's result does not depend on its batch.
@@ -240,10 +240,14 @@ TEST(Matmul, RowGroupsMatchTheRowLayoutOnEveryPath) {
   josi::base::ThreadPool pool(2);
   std::mt19937 rng(17);
   const auto layout = kernels::WeightLayout::row_groups;
-  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q8_0}) {
     for (int64_t k : {256, 768, 1536}) {
       for (int64_t rows : {16, 48}) {
-        const Weights w = make_weights(rng, t, rows, k);
+        Weights w = make_weights(rng, t, rows, k);
+        if (t == GgmlType::Q8_0) {  // the level −128: the quantizer never writes it, a file may hold it
+          w.bytes[2] = 0x80;
+          josi::quant::dequantize_row(t, w.bytes.data(), w.values.data(), k);
+        }
         std::vector<uint8_t> packed(kernels::layout_bytes(layout, t, rows, k));
         EXPECT_EQ(packed.size(), t == GgmlType::Q4_K ? w.bytes.size() / 144 * 148 : w.bytes.size());
         kernels::arrange_weights(layout, t, w.bytes.data(), rows, k, packed.data());
@@ -290,7 +294,9 @@ TEST(Matmul, TheGroupedLayoutIsChosenOnlyWhereItFits) {
     EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1536, 1536), grouped);
     EXPECT_EQ(kernels::best_layout(GgmlType::Q6_K, 151936, 1536), grouped);
     EXPECT_EQ(kernels::best_layout(GgmlType::Q4_K, 1535, 1536), kernels::WeightLayout::rows);
-    EXPECT_EQ(kernels::best_layout(GgmlType::Q8_0, 1536, 1536), kernels::WeightLayout::rows);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q8_0, 1536, 1536), grouped);
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q8_0, 1536, 1568), kernels::WeightLayout::rows);  // k not of 64
+    EXPECT_EQ(kernels::best_layout(GgmlType::Q5_0, 1536, 1536), kernels::WeightLayout::rows);
   }
   josi::base::ThreadPool pool(1);
   kernels::MatmulScratch scratch;
@@ -303,6 +309,7 @@ TEST(Matmul, TheGroupedLayoutIsChosenOnlyWhereItFits) {
     EXPECT_STREQ(e.what(), "matmul: a 5 x 256 Q4_K matrix cannot be in 16-row groups");
   }
   EXPECT_THROW(kernels::arrange_weights(grouped, GgmlType::Q8_0, w.data(), 16, 32, w.data()), josi::Error);
+  EXPECT_THROW(kernels::arrange_weights(grouped, GgmlType::Q4_0, w.data(), 16, 64, w.data()), josi::Error);
 }
 
 // The fast quantizers must give the scalar one's bytes, or the paths could
@@ -314,7 +321,7 @@ TEST(Matmul, QuantizedActivationsAreIdenticalOnEveryPath) {
   std::fill(x.begin() + 256, x.begin() + 512, 0.f);  // an all-zero block
   x[600] = 1e-30f;                                   // a tiny one
   const josi::kernels::detail::ActLayout q32{static_cast<size_t>(k), static_cast<size_t>(k + k / 32 * 4),
-                                             static_cast<size_t>(k + k / 32 * 8)};
+                                             static_cast<size_t>(k + k / 32 * 10), static_cast<size_t>(k + k / 32 * 8)};
   const josi::kernels::detail::ActLayout q256{static_cast<size_t>(k), static_cast<size_t>(k + k / 256 * 4),
                                               static_cast<size_t>(k + k / 256 * 4 + k / 16 * 2)};
   std::vector<uint8_t> expect32(q32.stride), expect256(q256.stride);
