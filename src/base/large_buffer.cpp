@@ -16,7 +16,7 @@ size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 }  // namespace
 
-LargeBuffer::LargeBuffer(size_t bytes) : size_(bytes) {
+LargeBuffer::LargeBuffer(size_t bytes, Pages pages) : size_(bytes) {
   if (bytes == 0) return;
   // Mapped with a huge page to spare, then trimmed to an aligned start.
   const size_t length = round_up(bytes, kHugePage);
@@ -28,7 +28,7 @@ LargeBuffer::LargeBuffer(size_t bytes) : size_(bytes) {
   data_ = reinterpret_cast<uint8_t*>(aligned);
   mapped_ = length;
 #ifdef MADV_HUGEPAGE
-  ::madvise(data_, mapped_, MADV_HUGEPAGE);  // a request: small pages serve where it is refused
+  if (pages == Pages::huge) ::madvise(data_, mapped_, MADV_HUGEPAGE);  // a request: small pages serve where it is refused
 #endif
 }
 

@@ -108,13 +108,14 @@ EvalReport run_eval(const EvalOptions& o) {
   if (o.limit > 0 && examples.size() > o.limit) examples.resize(o.limit);
 
   EvalReport r;
-  r.model = o.model.string() + (adapter ? " + " + o.adapter.string() : "");
+  r.model = o.model.string() + (adapter ? " + " + o.adapter.string() : "") +
+            (o.kv_type == infer::KvType::f16 ? "" : " with a q8_0 KV cache");
   r.data = o.data.string();
   const DatasetMode role_mode = o.role_targets.value_or(o.mode);
   r.mode = data::mode_name(role_mode);
   r.examples = examples.size();
   base::ThreadPool pool(o.threads);
-  TeacherForcing scorer(model.model, adapter.get(), pool, o.max_seq_length);
+  TeacherForcing scorer(model.model, adapter.get(), pool, o.max_seq_length, o.kv_type);
   std::unique_ptr<TeacherForcing> reference_scorer;
   if (reference) reference_scorer = std::make_unique<TeacherForcing>(reference->model, nullptr, pool, o.max_seq_length);
   std::unique_ptr<base::Progress> progress;
@@ -170,7 +171,7 @@ EvalReport run_eval(const EvalOptions& o) {
       auto& role = roles[e.prompt[0].content];
       if (!role) {
         role = std::make_unique<runtime::RoleSession>(r.mode, model, adapter.get(), pool, o.max_seq_length,
-                                                     e.prompt[0].content);
+                                                     e.prompt[0].content, o.kv_type);
         role->prepare(std::nullopt);
       }
       std::unique_ptr<constrain::SchemaConstraint> constraint;

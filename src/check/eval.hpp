@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "data/validate.hpp"
+#include "infer/kv_cache.hpp"
 #include "json/json.hpp"
 #include "runtime/turn.hpp"
 
@@ -41,6 +42,9 @@ struct EvalOptions {
   // request (interpreter) or text (explainer). Unset: every example.
   std::optional<data::DatasetMode> role_targets;
   std::optional<std::filesystem::path> compare;  // reference model of the same vocabulary
+  // How the model's KV cache keeps keys and values (the reference's is F16),
+  // so comparing a file with itself measures what a Q8_0 cache costs.
+  infer::KvType kv_type = infer::KvType::f16;
   size_t limit = 0;                               // 0: every example
   int64_t max_seq_length = 2048;                  // josi train's default
   bool generate = true;                           // the generative pass

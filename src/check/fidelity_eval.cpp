@@ -126,6 +126,7 @@ FidelityReport run_fidelity_eval(const FidelityEvalOptions& o) {
   co.knowledge = o.knowledge;
   co.preset = o.preset;
   co.threads = o.threads;
+  co.kv_type = o.kv_type;
   runtime::Coach coach(co);
   FidelityReport report;
   report.criteria = o.criteria.string();

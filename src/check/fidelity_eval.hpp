@@ -10,6 +10,7 @@
 #include <string>
 
 #include "check/fidelity_criteria.hpp"
+#include "infer/kv_cache.hpp"
 #include "json/json.hpp"
 
 namespace josi::check {
@@ -34,6 +35,7 @@ struct FidelityEvalOptions {
   std::string preset = "v6";
   uint64_t seed = 0;  // case i runs with seed + i
   size_t threads = 0;
+  infer::KvType kv_type = infer::KvType::f16;
   bool progress = false;  // a line per case on standard error
 };
 

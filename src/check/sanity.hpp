@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/validate.hpp"
+#include "infer/kv_cache.hpp"
 #include "json/json.hpp"
 #include "runtime/turn.hpp"
 
@@ -73,6 +74,7 @@ struct SanityOptions {
   bool greedy = false;  // the most likely token instead of the preset's sampling
   uint64_t seed = 0;  // check i samples with seed + i
   size_t threads = 0;
+  infer::KvType kv_type = infer::KvType::f16;
 };
 
 struct SanityReport {

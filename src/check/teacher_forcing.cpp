@@ -8,8 +8,8 @@
 namespace josi::check {
 
 TeacherForcing::TeacherForcing(const infer::Model& model, const infer::Adapter* adapter, base::ThreadPool& pool,
-                               int64_t n_ctx)
-    : context_(model, pool, n_ctx, adapter), n_vocab_(model.hparams().n_vocab) {}
+                               int64_t n_ctx, infer::KvType kv_type)
+    : context_(model, pool, n_ctx, adapter, kv_type), n_vocab_(model.hparams().n_vocab) {}
 
 std::span<const float> TeacherForcing::answer_logits(const data::TokenizedExample& e) {
   const auto& ids = e.ids;

@@ -18,7 +18,8 @@ namespace josi::check {
 class TeacherForcing {
  public:
   // `adapter` (may be null) is applied on `model`.
-  TeacherForcing(const infer::Model& model, const infer::Adapter* adapter, base::ThreadPool& pool, int64_t n_ctx);
+  TeacherForcing(const infer::Model& model, const infer::Adapter* adapter, base::ThreadPool& pool, int64_t n_ctx,
+                 infer::KvType kv_type = infer::KvType::f16);
 
   // Logits of the positions that predict the example's completion tokens:
   // [completion_tokens × n_vocab], valid until the next call.

@@ -7,6 +7,7 @@
 
 #include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
+#include "cli/kv_type_option.hpp"
 #include "cli/options.hpp"
 #include "infer/benchmark.hpp"
 #include "json/json.hpp"
@@ -16,7 +17,7 @@ namespace josi::cli {
 
 void register_bench(CLI::App& app) {
   struct Options {
-    std::string model, adapter;
+    std::string model, adapter, kv_type = "f16";
     infer::BenchOptions bench;
     size_t threads = 0;
     bool json = false;
@@ -29,8 +30,10 @@ void register_bench(CLI::App& app) {
   cmd->add_option(flag("repetitions"), o->bench.repetitions, "Runs of each; the median is reported")->capture_default_str();
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
+  add_kv_type_option(cmd, o->kv_type);
   cmd->add_flag(flag("json"), o->json, "Print one JSON object instead of the table");
   cmd->callback([o] {
+    o->bench.kv_type = kv_type_of(o->kv_type);
     infer::Model model(o->model);
     const auto adapter = open_adapter(o->adapter, model);
     base::ThreadPool pool(o->threads);
@@ -55,6 +58,7 @@ void register_bench(CLI::App& app) {
                    {"read_bandwidth_bytes_per_s", r.read_bytes_per_s},
                    {"copy_bandwidth_bytes_per_s", r.copy_bytes_per_s},
                    {"bandwidth_share", r.bandwidth_share()},
+                   {"kv_type", o->kv_type},
                    {"kv_bytes", r.kv_bytes},
                    {"peak_resident_bytes", r.peak_resident}};
       std::cout << j.dump() << "\n";

@@ -14,6 +14,7 @@
 #include "base/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/jsonl_filter.hpp"
+#include "cli/kv_type_option.hpp"
 #include "cli/options.hpp"
 #include "coach/memory.hpp"
 #include "data/sample_context.hpp"
@@ -34,7 +35,7 @@ struct Options {
   std::string context, memory, interpreter_prompt, explainer_prompt, cache_dir, knowledge;
   std::optional<size_t> max_cards;
   std::string input = "-";
-  std::string preset, training_rows;
+  std::string preset, training_rows, kv_type = "f16";
   size_t threads = 0;
   std::optional<uint64_t> seed;
   std::optional<int64_t> n_ctx;
@@ -82,6 +83,7 @@ runtime::CoachOptions coach_options(const Options& o) {
   }
   c.threads = o.threads;
   c.n_ctx = o.n_ctx;
+  c.kv_type = kv_type_of(o.kv_type);
   if (!o.preset.empty()) c.preset = o.preset;
   c.prefix_cache = !o.no_cache;
   c.constrain = !o.no_constrain;
@@ -278,6 +280,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("seed"), o->seed, "Seed of the first turn (then +1 per turn; default: random)");
   cmd->add_option(flag("ctx"), o->n_ctx, "Context cap in tokens (default: the preset's, v5 2048, v6 4096)");
+  add_kv_type_option(cmd, o->kv_type);
   cmd->add_option(flag("max_tokens"), o->max_tokens, "Most tokens each model writes (default: the preset's, v5 150)");
   cmd->add_option(flag("temperature"), o->temperature, "Sampling temperature of both models (default: the preset's, v5 0.45)");
   cmd->add_option(flag("top_p"), o->top_p, "Top-p of both models (default 0.9)");

@@ -8,6 +8,7 @@
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "cli/adapter_option.hpp"
+#include "cli/kv_type_option.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "data/chat_example.hpp"
@@ -19,7 +20,7 @@ namespace josi::cli {
 namespace {
 
 struct Options {
-  std::string model, prompt, messages, system, adapter;
+  std::string model, prompt, messages, system, adapter, kv_type = "f16";
   bool raw = false, greedy = false;
   infer::GenerateOptions generate;
   std::vector<std::string> stops;
@@ -87,6 +88,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option(flag("stop"), o->stops, "A token that ends the answer (repeatable; default <|im_end|>, <|endoftext|>)");
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
+  add_kv_type_option(cmd, o->kv_type);
   cmd->add_option(flag("draft_tokens"), o->generate.draft_tokens,
                   "Speculation: most tokens drafted from the prompt per pass (the same answer); 0 = off")
       ->capture_default_str()
@@ -105,7 +107,7 @@ void register_generate(CLI::App& app) {
     }
     const auto prompt = prompt_tokens(*o, tokenizer);
     base::ThreadPool pool(o->threads);
-    infer::Context context(model, pool, o->n_ctx, adapter.get());
+    infer::Context context(model, pool, o->n_ctx, adapter.get(), kv_type_of(o->kv_type));
     const auto result = infer::generate(context, tokenizer, prompt, o->generate, [](std::string_view piece) {
       std::cout << piece << std::flush;
     });

@@ -7,6 +7,7 @@
 #include "base/files.hpp"
 #include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
+#include "cli/kv_type_option.hpp"
 #include "cli/options.hpp"
 #include "infer/context.hpp"
 
@@ -39,7 +40,7 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 
 void register_logits(CLI::App& app) {
   struct Options {
-    std::string model, tokens, out, adapter;
+    std::string model, tokens, out, adapter, kv_type = "f16";
     size_t threads = 0;
   };
   auto o = std::make_shared<Options>();
@@ -49,12 +50,13 @@ void register_logits(CLI::App& app) {
   cmd->add_option(flag("out"), o->out, "Output file: n_tokens x n_vocab float32, row-major")->required();
   cmd->add_option(flag("threads"), o->threads, "Threads (default: all cores)");
   cmd->add_option(flag("adapter"), o->adapter, kAdapterHelp)->check(CLI::ExistingFile);
+  add_kv_type_option(cmd, o->kv_type);
   cmd->callback([o] {
     const auto ids = parse_ids(o->tokens);
     infer::Model model(o->model);
     const auto adapter = open_adapter(o->adapter, model);
     base::ThreadPool pool(o->threads);
-    infer::Context context(model, pool, static_cast<int64_t>(ids.size()), adapter.get());
+    infer::Context context(model, pool, static_cast<int64_t>(ids.size()), adapter.get(), kv_type_of(o->kv_type));
     const auto logits = context.eval(ids, infer::Logits::all);
     base::write_file_atomic(o->out, std::string_view(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
     std::cout << "logits: " << ids.size() << " x " << model.hparams().n_vocab << " float32 -> " << o->out << "\n";

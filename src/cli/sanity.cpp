@@ -9,6 +9,7 @@
 #include "check/sanity.hpp"
 #include "cli/adapter_option.hpp"
 #include "cli/commands.hpp"
+#include "cli/kv_type_option.hpp"
 #include "cli/options.hpp"
 #include "data/system_prompts.hpp"
 
@@ -27,7 +28,9 @@ struct Generation {
   bool greedy = false;
   uint64_t seed = 0;
   size_t threads = 0;
+  std::string kv_type = "f16";
   void add_to(CLI::App* cmd) {
+    add_kv_type_option(cmd, kv_type);
     cmd->add_flag(flag("greedy"), greedy, "Take the most likely token (default: the seed's sampling, temperature 0.45, top-p 0.9)");
     cmd->add_option(flag("seed"), seed, "Seed of the first prompt's sampling (then +1 each)")->capture_default_str();
     cmd->add_option(flag("threads"), threads, "Threads (default: all cores)");
@@ -73,6 +76,7 @@ void register_sanity(CLI::App& app) {
     s.greedy = o->generation.greedy;
     s.seed = o->generation.seed;
     s.threads = o->generation.threads;
+    s.kv_type = kv_type_of(o->generation.kv_type);
     const auto report = check::run_sanity(s);
     if (o->json) {
       std::cout << check::to_json(report).dump() << "\n";
@@ -101,6 +105,7 @@ void run_criteria_eval(const std::string& criteria, const std::string& replay, c
     f.preset = preset;
     f.seed = generation.seed;
     f.threads = generation.threads;
+    f.kv_type = kv_type_of(generation.kv_type);
     f.progress = !json;
     report = check::run_fidelity_eval(f);
   }
@@ -169,6 +174,7 @@ void register_eval(CLI::App& app) {
     if (!o->compare.empty()) e.compare = o->compare;
     e.limit = o->limit;
     e.max_seq_length = o->max_seq_length;
+    e.kv_type = kv_type_of(o->generation.kv_type);
     e.generate = !o->no_generate;
     e.constrain = !o->no_constrain;
     e.settings = o->generation.settings();

@@ -86,8 +86,8 @@ BenchResult run_benchmark(const Model& model, base::ThreadPool& pool, const Benc
     std::vector<double> pp, tg;
   };
   std::vector<Runs> runs;
-  runs.push_back({std::make_unique<Context>(model, pool, n_ctx, adapter), {}, {}});
-  if (adapter) runs.push_back({std::make_unique<Context>(model, pool, n_ctx), {}, {}});
+  runs.push_back({std::make_unique<Context>(model, pool, n_ctx, adapter, options.kv_type), {}, {}});
+  if (adapter) runs.push_back({std::make_unique<Context>(model, pool, n_ctx, nullptr, options.kv_type), {}, {}});
   for (auto& r : runs) r.context->eval(std::span<const int32_t>(tokens.data(), 1));  // warm-up: touch the weights once
   for (int rep = 0; rep < options.repetitions; ++rep) {
     if (options.pp > 0) {

@@ -8,6 +8,7 @@
 
 #include "base/thread_pool.hpp"
 #include "infer/adapter.hpp"
+#include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 
 namespace josi::infer {
@@ -16,6 +17,7 @@ struct BenchOptions {
   int64_t pp = 512;
   int64_t tg = 64;
   int repetitions = 3;
+  KvType kv_type = KvType::f16;
 };
 
 struct BenchResult {

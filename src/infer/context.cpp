@@ -6,7 +6,6 @@
 
 #include "base/error.hpp"
 #include "infer/layer_ops.hpp"
-#include "kernels/vector_ops.hpp"
 #include "quant/block_quant.hpp"
 
 namespace josi::infer {
@@ -41,11 +40,12 @@ void norm_heads(float* x, int64_t n_heads, int64_t head_dim, const std::vector<f
 
 }  // namespace
 
-Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter)
+Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter, KvType kv_type)
     : model_(model),
       adapter_(adapter),
       pool_(pool),
-      cache_(model.hparams().n_layer, n_ctx, model.hparams().n_head_kv * model.hparams().head_dim) {
+      cache_(model.hparams().n_layer, n_ctx, model.hparams().n_head_kv * model.hparams().head_dim,
+             model.hparams().head_dim, kv_type) {
   if (n_ctx <= 0) throw Error(fmt::format("context size {} must be positive", n_ctx), ExitCode::usage);
   if (adapter && &adapter->base() != &model)
     throw Error(fmt::format("{}: the adapter was opened for another model than {}", adapter->path().string(),
@@ -160,8 +160,7 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
       const float* s = &rope_sin_[t * half];
       apply_rope(&q_[t * q_dim], h.n_head, h.head_dim, c, s, h.rope);
       apply_rope(&k_[t * kv_dim], h.n_head_kv, h.head_dim, c, s, h.rope);
-      kernels::f32_to_f16(&k_[t * kv_dim], cache_.k(il, n_past_ + t), kv_dim);
-      kernels::f32_to_f16(&v_[t * kv_dim], cache_.v(il, n_past_ + t), kv_dim);
+      cache_.store(il, n_past_ + t, &k_[t * kv_dim], &v_[t * kv_dim]);
     }
     const AdapterGroup* attention_out = group(il, &AdapterLayer::attention_out);
     start_gathering(attention_out, h.head_dim);
@@ -232,7 +231,7 @@ kernels::RowsDone Context::add_to_residual(const float* y, const std::vector<flo
 // the cache, one (token, head) pair per work item.
 void Context::attention(int64_t layer, int64_t n, bool gather) {
   const auto& h = model_.hparams();
-  const int64_t q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
+  const int64_t q_dim = h.n_head * h.head_dim;
   const int64_t group = h.n_head / h.n_head_kv, hd = h.head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   pool_.parallel_for(static_cast<size_t>(n * h.n_head), 1, [&](size_t begin, size_t end) {
@@ -241,12 +240,12 @@ void Context::attention(int64_t layer, int64_t n, bool gather) {
       const int64_t t = static_cast<int64_t>(item) / h.n_head, head = static_cast<int64_t>(item) % h.n_head;
       const int64_t kv_offset = (head / group) * hd, n_keys = n_past_ + t + 1;
       const float* q = &q_[static_cast<size_t>(t * q_dim + head * hd)];
-      kernels::dot_f32_f16_rows(q, cache_.k(layer, 0) + kv_offset, kv_dim, n_keys, hd, scores.data());
+      cache_.scores(layer, kv_offset, q, n_keys, scores.data());
       for (int64_t j = 0; j < n_keys; ++j) scores[j] *= scale;
       softmax(scores.data(), n_keys);
       float* out = &attn_[static_cast<size_t>(t * q_dim + head * hd)];
       std::fill(out, out + hd, 0.0f);
-      kernels::axpy_f16_rows(scores.data(), cache_.v(layer, 0) + kv_offset, kv_dim, n_keys, hd, out);
+      cache_.add_values(layer, kv_offset, scores.data(), n_keys, out);
       if (gather) adapter_input_.add(t, head * hd, head * hd + hd, out);
     }
   });

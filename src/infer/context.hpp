@@ -22,8 +22,9 @@ class Context {
   // `n_ctx`: the context cap (positions the KV cache holds). `pool` runs every
   // parallel operation and must outlive the context. `adapter` (may be null;
   // it must outlive the context and be for `model`) is applied to every
-  // adapted projection.
-  Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter = nullptr);
+  // adapted projection. `kv_type`: how the KV cache stores keys and values.
+  Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter = nullptr,
+          KvType kv_type = KvType::f16);
 
   const Model& model() const { return model_; }
   const Adapter* adapter() const { return adapter_; }

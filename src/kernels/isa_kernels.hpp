@@ -87,6 +87,8 @@ struct VectorKernels {
   void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
   void (*dot_f32_f16_rows)(const float* a, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out);
   void (*axpy_f16_rows)(const float* w, const uint16_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y);
+  void (*dot_f32_q8_0_rows)(const float* a, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out);
+  void (*axpy_q8_0_rows)(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y);
   // add_panels_f16 on whole panels only (the caller pads the last).
   void (*add_panels_f16)(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y);
 };

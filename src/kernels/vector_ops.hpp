@@ -1,6 +1,6 @@
 #pragma once
-// Small float vector operations for attention over the F16 KV cache and for
-// the per-token layers. Each uses active_isa().
+// Small float vector operations for attention over the KV cache (F16 or
+// Q8_0) and for the per-token layers. Each uses active_isa().
 #include <cstdint>
 
 namespace josi::kernels {
@@ -16,6 +16,16 @@ void f32_to_f16(const float* x, uint16_t* y_f16, int64_t n);         // round to
 // key: the query or the output stays in registers across the rows.
 void dot_f32_f16_rows(const float* a, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* out);
 void axpy_f16_rows(const float* w, const uint16_t* rows_f16, int64_t stride, int64_t rows, int64_t n, float* y);
+
+// The same over a Q8_0 cache: rows of n values (a multiple of 32) in Q8_0
+// blocks (an F16 scale d, then 32 int8 levels q: 34 bytes), `stride` bytes
+// apart. f32_to_q8_0 writes one row: d = max|x| / 127 rounded to F16,
+// q = round-to-nearest-even(x · 127 / max|x|), all zero for a zero block;
+// one implementation serves every path, so every path caches the same bytes.
+constexpr int64_t kQ8_0Block = 32, kQ8_0BlockBytes = 34;
+void f32_to_q8_0(const float* x, uint8_t* y_q8_0, int64_t n);
+void dot_f32_q8_0_rows(const float* a, const uint8_t* rows_q8_0, int64_t stride, int64_t rows, int64_t n, float* out);
+void axpy_q8_0_rows(const float* w, const uint8_t* rows_q8_0, int64_t stride, int64_t rows, int64_t n, float* y);
 
 // A low-rank term over n_rows rows: y[i] += Σ_j u[j] · B[i][j], B (n_rows ×
 // rank, F16) in panels of kLowRankPanel rows, column after column (B[p·16 + i][j]

@@ -87,6 +87,43 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
 }
 
+// Q8_0 cache rows (vector_ops.hpp): 8 levels of a block as floats, its scale.
+__m256 q8_0_levels(const uint8_t* block, int part) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 2 + 8 * part))));
+}
+float q8_0_scale(const uint8_t* block) {
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return _cvtsh_ss(d);
+}
+
+void dot_f32_q8_0_rows(const float* a, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const uint8_t* block = rows + j * stride + 34 * b;
+      __m256 p = _mm256_mul_ps(_mm256_loadu_ps(a + 32 * b), q8_0_levels(block, 0));
+      for (int part = 1; part < 4; ++part) p = _mm256_fmadd_ps(_mm256_loadu_ps(a + 32 * b + 8 * part), q8_0_levels(block, part), p);
+      acc = _mm256_fmadd_ps(p, _mm256_set1_ps(q8_0_scale(block)), acc);
+    }
+    out[j] = hsum(acc);
+  }
+}
+
+// One block of y (four vectors) in registers across all rows.
+void axpy_q8_0_rows(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    __m256 acc[4];
+    for (int part = 0; part < 4; ++part) acc[part] = _mm256_loadu_ps(y + 32 * b + 8 * part);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const uint8_t* block = rows + j * stride + 34 * b;
+      const __m256 c = _mm256_set1_ps(w[j] * q8_0_scale(block));
+      for (int part = 0; part < 4; ++part) acc[part] = _mm256_fmadd_ps(c, q8_0_levels(block, part), acc[part]);
+    }
+    for (int part = 0; part < 4; ++part) _mm256_storeu_ps(y + 32 * b + 8 * part, acc[part]);
+  }
+}
+
 // A panel's 16 rows are two vectors; two panels at a time keep four
 // independent chains of FMAs in flight.
 template <int P>
@@ -111,8 +148,9 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
 }  // namespace
 
 const VectorKernels* vector_kernels_avx2() {
-  static const VectorKernels kernels{dot_f32,          dot_f32_f16,   axpy_f16,      f32_to_f16,
-                                     dot_f32_f16_rows, axpy_f16_rows, add_panels_f16};
+  static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
+                                     dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
+                                     axpy_q8_0_rows,    add_panels_f16};
   return &kernels;
 }
 

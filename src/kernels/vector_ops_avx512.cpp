@@ -6,6 +6,8 @@
 #include "kernels/intrinsics.hpp"
 #include "kernels/low_rank_avx512.hpp"
 
+#include <cstring>
+
 namespace josi::kernels::detail {
 
 namespace {
@@ -99,6 +101,63 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   }
 }
 
+// Q8_0 cache rows (vector_ops.hpp): 16 levels of a block as floats, its scale.
+__m512 q8_0_levels(const uint8_t* block, int half) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + 16 * half))));
+}
+float q8_0_scale(const uint8_t* block) {
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return _cvtsh_ss(d);
+}
+
+// Per block, Σ a·q in a vector, then times d into the row's sum; R rows
+// share each load of `a`.
+template <int R>
+void dot_q8_0_rows_tile(const float* a, const uint8_t* rows, int64_t stride, int64_t n, float* out) {
+  __m512 acc[R];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m512 a0 = _mm512_loadu_ps(a + 32 * b), a1 = _mm512_loadu_ps(a + 32 * b + 16);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* block = rows + r * stride + 34 * b;
+      const __m512 p = _mm512_fmadd_ps(a1, q8_0_levels(block, 1), _mm512_mul_ps(a0, q8_0_levels(block, 0)));
+      acc[r] = _mm512_fmadd_ps(p, _mm512_set1_ps(q8_0_scale(block)), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+void dot_f32_q8_0_rows(const float* a, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  int64_t j = 0;
+  for (; j + 4 <= n_rows; j += 4) dot_q8_0_rows_tile<4>(a, rows + j * stride, stride, n, out + j);
+  for (; j < n_rows; ++j) dot_q8_0_rows_tile<1>(a, rows + j * stride, stride, n, out + j);
+}
+
+// y in registers, B blocks (up to 128 floats) at a time, across all rows.
+template <int B>
+void axpy_q8_0_block(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, float* y) {
+  __m512 acc[2 * B];
+  for (int v = 0; v < 2 * B; ++v) acc[v] = _mm512_loadu_ps(y + 16 * v);
+  for (int64_t j = 0; j < n_rows; ++j) {
+    for (int b = 0; b < B; ++b) {
+      const uint8_t* block = rows + j * stride + 34 * b;
+      const __m512 c = _mm512_set1_ps(w[j] * q8_0_scale(block));
+      for (int h = 0; h < 2; ++h) acc[2 * b + h] = _mm512_fmadd_ps(c, q8_0_levels(block, h), acc[2 * b + h]);
+    }
+  }
+  for (int v = 0; v < 2 * B; ++v) _mm512_storeu_ps(y + 16 * v, acc[v]);
+}
+
+void axpy_q8_0_rows(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  using Block = void (*)(const float*, const uint8_t*, int64_t, int64_t, float*);
+  static constexpr Block kBlocks[] = {axpy_q8_0_block<1>, axpy_q8_0_block<2>, axpy_q8_0_block<3>, axpy_q8_0_block<4>};
+  for (int64_t b = 0; b < n / 32; b += 4) {
+    const int64_t blocks = n / 32 - b < 4 ? n / 32 - b : 4;
+    kBlocks[blocks - 1](w, rows + 34 * b, stride, n_rows, y + 32 * b);
+  }
+}
+
 // The panels one after the other, a sequential read.
 void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
   for (int64_t p = 0; p < n_panels; ++p, panels += rank * 16, y += 16) {
@@ -110,8 +169,9 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
 }  // namespace
 
 const VectorKernels* vector_kernels_avx512() {
-  static const VectorKernels kernels{dot_f32,          dot_f32_f16,   axpy_f16,      f32_to_f16,
-                                     dot_f32_f16_rows, axpy_f16_rows, add_panels_f16};
+  static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
+                                     dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
+                                     axpy_q8_0_rows,    add_panels_f16};
   return &kernels;
 }
 

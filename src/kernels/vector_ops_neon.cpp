@@ -78,6 +78,55 @@ void axpy_f16_rows(const float* w, const uint16_t* rows, int64_t stride, int64_t
   for (int64_t j = 0; j < n_rows; ++j) axpy_f16(w[j], rows + j * stride, y, n);
 }
 
+// Q8_0 cache rows (vector_ops.hpp): a block's 32 levels as eight vectors
+// of floats, its scale.
+void q8_0_levels(const uint8_t* block, float32x4_t (&out)[8]) {
+  for (int h = 0; h < 2; ++h) {
+    const int8x16_t q = vld1q_s8(reinterpret_cast<const int8_t*>(block + 2 + 16 * h));
+    const int16x8_t lo = vmovl_s8(vget_low_s8(q)), hi = vmovl_s8(vget_high_s8(q));
+    out[4 * h + 0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo)));
+    out[4 * h + 1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(lo)));
+    out[4 * h + 2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi)));
+    out[4 * h + 3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(hi)));
+  }
+}
+float q8_0_scale(const uint8_t* block) {
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(d))), 0);
+}
+
+void dot_f32_q8_0_rows(const float* a, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) {
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      const uint8_t* block = rows + j * stride + 34 * b;
+      float32x4_t q[8];
+      q8_0_levels(block, q);
+      float32x4_t p = vmulq_f32(vld1q_f32(a + 32 * b), q[0]);
+      for (int v = 1; v < 8; ++v) p = vfmaq_f32(p, vld1q_f32(a + 32 * b + 4 * v), q[v]);
+      acc = vfmaq_n_f32(acc, p, q8_0_scale(block));
+    }
+    out[j] = vaddvq_f32(acc);
+  }
+}
+
+// One block of y (eight vectors) in registers across all rows.
+void axpy_q8_0_rows(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    float32x4_t acc[8];
+    for (int v = 0; v < 8; ++v) acc[v] = vld1q_f32(y + 32 * b + 4 * v);
+    for (int64_t j = 0; j < n_rows; ++j) {
+      const uint8_t* block = rows + j * stride + 34 * b;
+      float32x4_t q[8];
+      q8_0_levels(block, q);
+      const float c = w[j] * q8_0_scale(block);
+      for (int v = 0; v < 8; ++v) acc[v] = vfmaq_n_f32(acc[v], q[v], c);
+    }
+    for (int v = 0; v < 8; ++v) vst1q_f32(y + 32 * b + 4 * v, acc[v]);
+  }
+}
+
 // A panel's 16 rows are four vectors: four independent chains of FMAs.
 void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y) {
   for (int64_t p = 0; p < n_panels; ++p, panels += rank * 16, y += 16) {
@@ -92,8 +141,9 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
 }  // namespace
 
 const VectorKernels* vector_kernels_neon() {
-  static const VectorKernels kernels{dot_f32,          dot_f32_f16,   axpy_f16,      f32_to_f16,
-                                     dot_f32_f16_rows, axpy_f16_rows, add_panels_f16};
+  static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
+                                     dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
+                                     axpy_q8_0_rows,    add_panels_f16};
   return &kernels;
 }
 

@@ -112,9 +112,9 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   const std::string explainer_prompt = options_.explainer_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
   e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.interpreter_adapter.get(), e.pool,
-                                                n_ctx_, interpreter_prompt);
+                                                n_ctx_, interpreter_prompt, options_.kv_type);
   e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, n_ctx_,
-                                              explainer_prompt);
+                                              explainer_prompt, options_.kv_type);
   if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
     role->set_cancel_flag(&cancel_);

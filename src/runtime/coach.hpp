@@ -50,6 +50,7 @@ struct CoachOptions {
   // model file names (an adapter's first), else v5. A turn may override it.
   std::optional<std::string> preset;
   std::optional<int64_t> n_ctx;                    // unset: the preset's (v5 2048, v6 4096)
+  infer::KvType kv_type = infer::KvType::f16;      // both roles' KV caches
   bool prefix_cache = true;  // false: every turn evaluates its whole prompt (for measuring)
   bool constrain = true;     // false: the interpreter writes unconstrained (for measuring)
   // Each role's settings under the preset: the preset's sampling keys

@@ -15,9 +15,10 @@ namespace josi::runtime {
 namespace {
 
 constexpr char kMagic[8] = {'J', 'O', 'S', 'I', 'K', 'V', '0', '1'};
-// The file's header after the magic and the key: layers, width, tokens.
+// The file's header after the magic and the key: layers, width, tokens and
+// how the keys and values are stored (infer::KvType: 0 f16, 1 q8_0).
 struct Shape {
-  uint32_t n_layer = 0, kv_dim = 0, n_tokens = 0, reserved = 0;
+  uint32_t n_layer = 0, kv_dim = 0, n_tokens = 0, kv_type = 0;
 };
 
 // Content sampled for a model's identity: the header (metadata and tensor
@@ -102,12 +103,16 @@ bool PrefixCache::load(const std::vector<int32_t>& tokens, infer::Context& conte
     at += sizeof(shape);
     const auto& kv = context.kv_cache();
     if (shape.n_layer != kv.n_layer() || shape.kv_dim != kv.kv_dim()) return corrupt("another cache shape");
+    if (shape.kv_type != static_cast<uint32_t>(kv.type())) {
+      reason = "stale (another KV cache type)";
+      return false;
+    }
     if (shape.n_tokens != tokens.size() || tokens.size() > static_cast<size_t>(context.n_ctx())) {
       reason = "stale (other prefix tokens)";
       return false;
     }
-    const size_t rows = size_t{shape.n_tokens} * shape.kv_dim;
-    const uint64_t expected = at + tokens.size() * 4 + uint64_t{shape.n_layer} * 2 * rows * 2 + 8;
+    const size_t rows = size_t{shape.n_tokens} * kv.row_bytes();
+    const uint64_t expected = at + tokens.size() * 4 + uint64_t{shape.n_layer} * 2 * rows + 8;
     if (expected != bytes.size()) return corrupt("size does not match its header");
     if (std::memcmp(bytes.data() + at, tokens.data(), tokens.size() * 4) != 0) {
       reason = "stale (other prefix tokens)";
@@ -116,10 +121,10 @@ bool PrefixCache::load(const std::vector<int32_t>& tokens, infer::Context& conte
     at += tokens.size() * 4;
     auto& cache = context.kv_cache();
     for (uint32_t layer = 0; layer < shape.n_layer; ++layer) {
-      std::memcpy(cache.k(layer, 0), bytes.data() + at, rows * 2);
-      at += rows * 2;
-      std::memcpy(cache.v(layer, 0), bytes.data() + at, rows * 2);
-      at += rows * 2;
+      std::memcpy(cache.k(layer, 0), bytes.data() + at, rows);
+      at += rows;
+      std::memcpy(cache.v(layer, 0), bytes.data() + at, rows);
+      at += rows;
     }
     context.set_n_past(static_cast<int64_t>(tokens.size()));
     return true;
@@ -142,13 +147,13 @@ void PrefixCache::save(const std::vector<int32_t>& tokens, const infer::Context&
   put(&key_size, 8);
   put(key_.data(), key_.size());
   const Shape shape{static_cast<uint32_t>(cache.n_layer()), static_cast<uint32_t>(cache.kv_dim()),
-                    static_cast<uint32_t>(tokens.size()), 0};
+                    static_cast<uint32_t>(tokens.size()), static_cast<uint32_t>(cache.type())};
   put(&shape, sizeof(shape));
   put(tokens.data(), tokens.size() * 4);
-  const size_t rows = tokens.size() * static_cast<size_t>(cache.kv_dim());
+  const size_t rows = tokens.size() * cache.row_bytes();
   for (int64_t layer = 0; layer < cache.n_layer(); ++layer) {
-    put(cache.k(layer, 0), rows * 2);
-    put(cache.v(layer, 0), rows * 2);
+    put(cache.k(layer, 0), rows);
+    put(cache.v(layer, 0), rows);
   }
   const uint64_t value = sum.value();
   out.write(std::string_view(reinterpret_cast<const char*>(&value), 8));

@@ -13,8 +13,9 @@ namespace josi::runtime {
 
 // The kernels' path is part of it: keys and values computed by another path
 // differ in their last bits, and a turn should not depend on which ran first.
-std::string engine_cache_version() {
-  return std::string("josi ") + JOSI_VERSION + " kv f16 v1 " + std::string(kernels::isa_name(kernels::active_isa()));
+std::string engine_cache_version(infer::KvType kv_type) {
+  return std::string("josi ") + JOSI_VERSION + " kv " + std::string(infer::kv_type_name(kv_type)) + " v1 " +
+         std::string(kernels::isa_name(kernels::active_isa()));
 }
 
 LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* share_with)
@@ -42,12 +43,12 @@ LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* shar
 }
 
 RoleSession::RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
-                         int64_t n_ctx, std::string system_prompt)
+                         int64_t n_ctx, std::string system_prompt, infer::KvType kv_type)
     : role_(std::move(role)),
       model_(model),
       identity_(adapter ? model.identity + "\nadapter " + model_identity(adapter->path()) : model.identity),
       system_(std::move(system_prompt)),
-      context_(model.model, pool, n_ctx, adapter) {
+      context_(model.model, pool, n_ctx, adapter, kv_type) {
   // The system turn, then the start of the user turn up to its line break.
   prefix_ = text::encode_chatml(*model.tokenizer, {{"system", system_}}, false);
   prefix_.push_back(*model.tokenizer->token_id("<|im_start|>"));
@@ -63,7 +64,8 @@ PrefixStatus RoleSession::prepare(const std::optional<std::filesystem::path>& ca
   PrefixStatus status{role_, static_cast<int64_t>(prefix_.size()), "evaluated", "", 0};
   std::optional<PrefixCache> cache;
   if (cache_dir) {
-    cache.emplace(*cache_dir, engine_cache_version() + "\nmodel " + identity_ + "\nprompt " + system_);
+    cache.emplace(*cache_dir,
+                  engine_cache_version(context_.kv_cache().type()) + "\nmodel " + identity_ + "\nprompt " + system_);
     if (cache->load(prefix_, context_, status.note)) {
       status.source = "cache file";
       status.note.clear();

@@ -50,7 +50,7 @@ class RoleSession {
  public:
   // `adapter` (may be null) is applied on `model` for this role.
   RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
-              int64_t n_ctx, std::string system_prompt);
+              int64_t n_ctx, std::string system_prompt, infer::KvType kv_type = infer::KvType::f16);
 
   const std::string& role() const { return role_; }
   const std::string& system_prompt() const { return system_; }
@@ -88,6 +88,6 @@ class RoleSession {
 };
 
 // The engine's version and cache layout, part of every prefix cache key.
-std::string engine_cache_version();
+std::string engine_cache_version(infer::KvType kv_type);
 
 }  // namespace josi::runtime

@@ -609,6 +609,73 @@ TEST(VectorOps, RowFormsMatchOneCallPerRowOnEveryPath) {
   }
 }
 
+// The Q8_0 KV cache: f32_to_q8_0 writes the format's blocks (d = max|x|/127
+// in F16, levels rounded to nearest even), and every path's attention
+// forms match the scalar reference on those rows.
+TEST(VectorOps, Q8_0CacheRowsMatchTheScalarPathOnEveryPath) {
+  IsaGuard guard;
+  std::mt19937 rng(29);
+  const int64_t bb = kernels::kQ8_0BlockBytes;
+  {
+    std::vector<float> x = random_floats(rng, 64);
+    std::fill(x.begin() + 32, x.end(), 0.f);  // a zero block
+    std::vector<uint8_t> row(2 * bb);
+    kernels::f32_to_q8_0(x.data(), row.data(), 64);
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+    EXPECT_EQ(row[0] | row[1] << 8, josi::formats::f32_to_f16(amax / 127.f));
+    for (int i = 0; i < 32; ++i)
+      EXPECT_EQ(static_cast<int8_t>(row[2 + i]), static_cast<int8_t>(std::nearbyint(x[i] * (127.f / amax)))) << i;
+    for (int64_t i = bb; i < 2 * bb; ++i) EXPECT_EQ(row[i], 0) << i;
+    std::vector<float> back(64);
+    josi::quant::dequantize_row(GgmlType::Q8_0, row.data(), back.data(), 64);  // the GGUF type's own reading
+    for (int i = 0; i < 32; ++i) EXPECT_NEAR(back[i], x[i], amax / 254 * 1.01) << i;
+  }
+  for (int64_t n : {32, 64, 128, 160, 256}) {
+    for (int64_t n_rows : {1, 3, 4, 9}) {
+      const int64_t stride = n / 32 * bb + 5 * bb;  // rows of a wider cache, as heads sit in a layer's row
+      const auto a = random_floats(rng, n), w = random_floats(rng, n_rows), y0 = random_floats(rng, n);
+      std::vector<uint8_t> cache(static_cast<size_t>(stride * n_rows));
+      std::vector<float> values(static_cast<size_t>(n * n_rows));
+      for (int64_t j = 0; j < n_rows; ++j) {
+        const auto x = random_floats(rng, n);
+        kernels::f32_to_q8_0(x.data(), cache.data() + j * stride, n);
+        josi::quant::dequantize_row(GgmlType::Q8_0, cache.data() + j * stride, values.data() + j * n, n);
+      }
+      kernels::set_active_isa(Isa::scalar);
+      std::vector<float> dots(static_cast<size_t>(n_rows)), sum = y0;
+      kernels::dot_f32_q8_0_rows(a.data(), cache.data(), stride, n_rows, n, dots.data());
+      kernels::axpy_q8_0_rows(w.data(), cache.data(), stride, n_rows, n, sum.data());
+      for (int64_t j = 0; j < n_rows; ++j) {
+        double exact = 0, s = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          exact += double{a[i]} * values[j * n + i];
+          s += std::fabs(double{a[i]} * values[j * n + i]);
+        }
+        EXPECT_NEAR(dots[j], exact, 1e-6 * s) << "scalar n " << n << " row " << j;
+      }
+      for (Isa isa : fast_isas()) {
+        kernels::set_active_isa(isa);
+        const std::string where =
+            std::string(kernels::isa_name(isa)) + " n " + std::to_string(n) + " rows " + std::to_string(n_rows);
+        std::vector<float> got(static_cast<size_t>(n_rows)), y = y0;
+        kernels::dot_f32_q8_0_rows(a.data(), cache.data(), stride, n_rows, n, got.data());
+        kernels::axpy_q8_0_rows(w.data(), cache.data(), stride, n_rows, n, y.data());
+        for (int64_t j = 0; j < n_rows; ++j) {
+          double s = 0;
+          for (int64_t i = 0; i < n; ++i) s += std::fabs(double{a[i]} * values[j * n + i]);
+          EXPECT_NEAR(got[j], dots[j], 1e-6 * s) << where << " row " << j;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          double s = std::fabs(y0[i]);
+          for (int64_t j = 0; j < n_rows; ++j) s += std::fabs(w[j] * values[j * n + i]);
+          EXPECT_NEAR(y[i], sum[i], 3.6e-7 * static_cast<double>(n_rows) * s) << where << " i " << i;
+        }
+      }
+    }
+  }
+}
+
 // The low-rank panels: every path adds what the scalar one adds, for row
 // counts that end inside a panel or a group of panels, and ranks below,
 // at and past one vector of u.
