@@ -11,12 +11,14 @@
 #include <random>
 
 #include "base/error.hpp"
+#include "base/thread_pool.hpp"
 #include "data/jsonl.hpp"
 #include "data/sample_context.hpp"
 #include "data/system_prompts.hpp"
 #include "formats/gguf.hpp"
 #include "json/schema.hpp"
 #include "runtime/coach.hpp"
+#include "runtime/prefix_cache.hpp"
 #include "support/test_support.hpp"
 #include "text/chat_template.hpp"
 
@@ -273,6 +275,48 @@ TEST_F(CoachRuntime, APrefixCacheFileIsReusedAndRebuiltWhenDamaged) {
   josi::runtime::Coach coach(o);
   EXPECT_EQ(coach.prefixes()[0].source, "evaluated");
   EXPECT_NE(coach.prefixes()[0].note.find("stale"), std::string::npos) << coach.prefixes()[0].note;
+}
+
+// A Q8_0 KV cache (CoachOptions::kv_type, --kv-type): 34 of F16's 64 bytes
+// per 32 values, its own prefix cache files beside the F16 ones, and a file
+// of the other type under the same key is rebuilt, never read as this one.
+TEST_F(CoachRuntime, AQ8_0KvCacheKeepsItsOwnPrefixFiles) {
+  TempDir cache;
+  auto f16 = options(), q8 = options();
+  f16.cache_dir = q8.cache_dir = cache.path();
+  q8.kv_type = josi::infer::KvType::q8_0;
+  const Json input = turn("I want to do a 45 minute run today", 3);
+  uint64_t f16_bytes = 0;
+  {
+    josi::runtime::Coach coach(f16);
+    f16_bytes = coach.kv_bytes();
+    coach.turn(input);
+  }
+  {
+    josi::runtime::Coach coach(q8);
+    EXPECT_EQ(coach.kv_bytes() * 64, f16_bytes * 34);
+    for (const auto& p : coach.prefixes()) EXPECT_EQ(p.note, "missing") << p.role;
+    const Json out = coach.turn(input);
+    EXPECT_TRUE(out.contains("route")) << out.dump();
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache.path()), fs::directory_iterator{}), 4);
+  for (const auto* o : {&f16, &q8}) {
+    josi::runtime::Coach coach(*o);
+    for (const auto& p : coach.prefixes()) EXPECT_EQ(p.source, "cache file") << p.role;
+  }
+  // One key, two types: the file says which it holds.
+  josi::infer::Model model(f16.interpreter_model);
+  josi::base::ThreadPool pool(2);
+  josi::infer::Context written(model, pool, 64), other(model, pool, 64, nullptr, josi::infer::KvType::q8_0);
+  const std::vector<int32_t> prefix = {151644, 8948, 198, 2610, 525};
+  written.eval(prefix);
+  TempDir dir;
+  const josi::runtime::PrefixCache file(dir.path(), "one key");
+  file.save(prefix, written);
+  std::string reason;
+  EXPECT_FALSE(file.load(prefix, other, reason));
+  EXPECT_EQ(reason, "stale (another KV cache type)");
+  EXPECT_TRUE(file.load(prefix, written, reason)) << reason;
 }
 
 TEST_F(CoachRuntime, TheConstrainedInterpreterAlwaysYieldsAValidRequest) {

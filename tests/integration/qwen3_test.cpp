@@ -162,6 +162,32 @@ TEST_F(Qwen3, F32MatchesAnIndependentForwardPassTiedAndUntied) {
   }
 }
 
+// A Q8_0 KV cache (--kv-type q8_0): the scalar path's logits are the plain
+// forward pass's with K and V rounded through Q8_0. A fast path computes K
+// and V with other float roundings, so a value near the midpoint of two
+// levels may round to the other one: its logits stay within half of what
+// the Q8_0 rounding itself moves them from the F16 cache's (the attention
+// kernels' own exactness is kernels_test's). A batch's rows equal its
+// tokens run one by one, bit for bit, on every path.
+TEST_F(Qwen3, F32MatchesTheForwardPassThroughAQ8_0KvCacheOnEveryPath) {
+  IsaGuard guard;
+  const auto q8_kv = infer::KvType::q8_0;
+  const auto expected = ReferenceForward(hf(), true, true).logits(kTokens);
+  const double rounding = relative_difference(expected, ReferenceForward(hf()).logits(kTokens));
+  EXPECT_GT(rounding, 1e-4);  // the test can tell the two caches apart
+  kernels::set_active_isa(kernels::Isa::scalar);
+  EXPECT_LT(relative_difference(all_logits(gguf("f32"), kTokens, 2, {}, q8_kv), expected), 1e-4);
+  const std::vector<int32_t> tokens(kTokens.begin(), kTokens.begin() + 6);
+  for (auto isa : supported_isas()) {
+    kernels::set_active_isa(isa);
+    EXPECT_LT(relative_difference(all_logits(gguf("f32"), kTokens, 2, {}, q8_kv), expected), rounding / 2)
+        << kernels::isa_name(isa);
+    ASSERT_TRUE(josi::test::one_by_one_logits(gguf("Q4_K_M"), tokens, q8_kv) ==
+                all_logits(gguf("Q4_K_M"), tokens, 2, {}, q8_kv))
+        << kernels::isa_name(isa);
+  }
+}
+
 // The same bounds as Qwen2's (inference_test.cpp).
 TEST_F(Qwen3, EveryWeightTypeIsAsCloseAsQwen2sOnEveryPath) {
   IsaGuard guard;

@@ -13,7 +13,7 @@ namespace josi::test {
 
 namespace fs = std::filesystem;
 
-ReferenceForward::ReferenceForward(const fs::path& dir, bool biases) : weights_(dir) {
+ReferenceForward::ReferenceForward(const fs::path& dir, bool biases, bool q8_0_kv) : weights_(dir), q8_0_kv_(q8_0_kv) {
   const auto config = json::Json::parse(read_text(dir / "config.json"));
   hidden_ = config["hidden_size"];
   layers_ = config["num_hidden_layers"];
@@ -53,8 +53,19 @@ std::vector<float> ReferenceForward::logits(const std::vector<int32_t>& tokens) 
       }
       rope(q[t], t);
       rope(k[t], t);
-      for (auto* kv : {&k[t], &v[t]})
-        for (double& e : *kv) e = formats::f16_to_f32(formats::f32_to_f16(static_cast<float>(e)));
+      for (auto* kv : {&k[t], &v[t]}) {
+        if (!q8_0_kv_) {
+          for (double& e : *kv) e = formats::f16_to_f32(formats::f32_to_f16(static_cast<float>(e)));
+          continue;
+        }
+        for (size_t b = 0; b < kv->size(); b += 32) {
+          double amax = 0;
+          for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::abs(static_cast<double>(static_cast<float>((*kv)[i]))));
+          const double d = formats::f16_to_f32(formats::f32_to_f16(static_cast<float>(amax / 127)));
+          for (size_t i = b; i < b + 32; ++i)
+            (*kv)[i] = amax > 0 ? std::round(static_cast<float>((*kv)[i]) * 127 / amax) * d : 0.0;
+        }
+      }
     }
     for (int t = 0; t < n; ++t) {
       std::vector<double> attn(static_cast<size_t>(heads_ * head_dim_), 0.0);
@@ -140,20 +151,21 @@ void ReferenceForward::rope(std::vector<double>& v, int pos) const {
 }
 
 std::vector<float> all_logits(const fs::path& model_path, const std::vector<int32_t>& tokens, size_t threads,
-                              const fs::path& adapter_path) {
+                              const fs::path& adapter_path, infer::KvType kv_type) {
   infer::Model model(model_path);
   std::unique_ptr<infer::Adapter> adapter;
   if (!adapter_path.empty()) adapter = std::make_unique<infer::Adapter>(adapter_path, model);
   base::ThreadPool pool(threads);
-  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()), adapter.get());
+  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()), adapter.get(), kv_type);
   const auto logits = context.eval(tokens, infer::Logits::all);
   return {logits.begin(), logits.end()};
 }
 
-std::vector<float> one_by_one_logits(const fs::path& model_path, const std::vector<int32_t>& tokens) {
+std::vector<float> one_by_one_logits(const fs::path& model_path, const std::vector<int32_t>& tokens,
+                                     infer::KvType kv_type) {
   infer::Model model(model_path);
   base::ThreadPool pool(2);
-  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()));
+  infer::Context context(model, pool, static_cast<int64_t>(tokens.size()), nullptr, kv_type);
   std::vector<float> out;
   for (const int32_t token : tokens) {
     const auto logits = context.eval(std::span<const int32_t>(&token, 1));
