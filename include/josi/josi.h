@@ -35,7 +35,7 @@ extern "C" {
 
 /* The version of the functions and structs below; a library reports it in
  * josi_version. Grows when a call or a struct field is added. */
-#define JOSI_API_VERSION 3
+#define JOSI_API_VERSION 4
 
 typedef struct josi_coach josi_coach;
 
@@ -79,6 +79,11 @@ typedef struct josi_options {
    * NULL: the preset the model file names, else v5. A turn's
    * "options": {"preset": ...} still wins for that turn. */
   const char* preset;
+  /* Since api 4. How each role's KV cache keeps keys and values: "f16"
+   * or "q8_0" (53% of f16's memory, for both roles' 4096-token contexts
+   * on a phone; docs/integration.md). NULL: "f16". Callers built against
+   * api 1 to 3 pass their smaller struct and get f16. */
+  const char* kv_type;
 } josi_options;
 
 /* Receives the athlete-facing text of the explainer as it is generated, one

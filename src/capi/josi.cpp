@@ -84,16 +84,18 @@ void josi_options_init(josi_options* options) {
   options->struct_size = sizeof *options;
 }
 
-// josi_options as api 1 laid it out (everything before the adapters), and as api 2 (before the knowledge file).
+// josi_options as api 1 laid it out (everything before the adapters), as api 2 (before the knowledge file)
+// and as api 3 (before the KV cache type).
 constexpr size_t kOptionsSizeApi1 = offsetof(josi_options, interpreter_adapter);
 constexpr size_t kOptionsSizeApi2 = offsetof(josi_options, knowledge_path);
+constexpr size_t kOptionsSizeApi3 = offsetof(josi_options, kv_type);
 
 josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out) {
   if (!out) return argument_error(thread_error, "josi_coach_open: out is NULL");
   *out = nullptr;
   if (!caller_options) return argument_error(thread_error, "josi_coach_open: options is NULL");
   if (caller_options->struct_size != sizeof(josi_options) && caller_options->struct_size != kOptionsSizeApi1 &&
-      caller_options->struct_size != kOptionsSizeApi2)
+      caller_options->struct_size != kOptionsSizeApi2 && caller_options->struct_size != kOptionsSizeApi3)
     return argument_error(thread_error, "josi_coach_open: options.struct_size is not sizeof(josi_options): call josi_options_init");
   // An older caller's struct ends early: only its bytes are read, the rest stays zero (NULL).
   josi_options full;
@@ -104,6 +106,8 @@ josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out
   if (options->n_threads < 0) return argument_error(thread_error, "josi_coach_open: options.n_threads is negative");
   if (options->n_ctx != 0 && (options->n_ctx < 64 || options->n_ctx > 32768))
     return argument_error(thread_error, "josi_coach_open: options.n_ctx must be 0 or 64..32768");
+  const auto kv_type = josi::infer::kv_type_named(options->kv_type ? options->kv_type : "f16");
+  if (!kv_type) return argument_error(thread_error, "josi_coach_open: options.kv_type must be NULL, \"f16\" or \"q8_0\"");
   return guarded(Call::open, thread_error, [&] {
     josi::runtime::CoachOptions o;
     o.interpreter_model = options->interpreter_model;
@@ -117,6 +121,7 @@ josi_status josi_coach_open(const josi_options* caller_options, josi_coach** out
     if (options->preset) o.preset = options->preset;
     o.threads = static_cast<size_t>(options->n_threads);
     if (options->n_ctx) o.n_ctx = options->n_ctx;
+    o.kv_type = *kv_type;
     auto coach = std::make_unique<josi_coach>();
     coach->coach = std::make_unique<josi::runtime::Coach>(std::move(o));
     *out = coach.release();

@@ -41,7 +41,7 @@ static char* turn_with_seed(const char* turns_path, int seed) {
 
 static void test_version_and_options(void) {
   CHECK(contains(josi_version(), "libjosi "));
-  CHECK(contains(josi_version(), "(api 3)"));
+  CHECK(contains(josi_version(), "(api 4)"));
   josi_options o;
   memset(&o, 0xAB, sizeof o);
   josi_options_init(&o);
@@ -252,6 +252,38 @@ static void test_api2_options(const char* model, const char* turns) {
   one_turn_with((const josi_options*)&old, turns, "\"knowledge\": []");
 }
 
+/* josi_options as a caller built against api 3 laid it out: cards and a
+ * preset, no KV cache type (f16). */
+typedef struct {
+  josi_options_api2 api2;
+  const char* knowledge_path;
+  const char* preset;
+} josi_options_api3;
+
+static void test_api3_options(const char* model, const char* turns) {
+  josi_options_api3 old;
+  memset(&old, 0, sizeof old);
+  old.api2.api1.struct_size = sizeof old;
+  old.api2.api1.interpreter_model = model;
+  old.api2.api1.n_threads = 1;
+  one_turn_with((const josi_options*)&old, turns, "\"route\": ");
+}
+
+/* A Q8_0 KV cache runs the turn; a type Josi does not have is refused. */
+static void test_kv_type(const char* model, const char* turns) {
+  josi_options o;
+  josi_options_init(&o);
+  o.interpreter_model = model;
+  o.n_threads = 1;
+  o.kv_type = "q8_0";
+  one_turn_with(&o, turns, "\"route\": ");
+  o.kv_type = "q4_0";
+  josi_coach* coach = NULL;
+  CHECK(josi_coach_open(&o, &coach) == JOSI_ERR_ARGUMENT);
+  CHECK(coach == NULL);
+  CHECK(contains(josi_coach_last_error(NULL), "kv_type"));
+}
+
 /* With the coaching cards, the coach's turn names the cards it was given;
  * a bad knowledge file fails the open with a line naming it. */
 static void test_knowledge(const char* model, const char* knowledge, const char* workdir) {
@@ -342,6 +374,8 @@ int main(int argc, char** argv) {
   test_memory_update();
   test_api1_options(argv[1], argv[2]);
   test_api2_options(argv[1], argv[2]);
+  test_api3_options(argv[1], argv[2]);
+  test_kv_type(argv[1], argv[2]);
   if (argc == 5) test_knowledge(argv[1], argv[4], argv[3]);
   test_turns(argv[1], argv[2]);
   if (failures) fprintf(stderr, "%d checks failed\n", failures);

@@ -91,16 +91,17 @@ JNIEXPORT jlong JNICALL Java_dev_josi_JosiCoach_nativeOpen(JNIEnv* env, jclass c
                                                          jbyteArray explainer_model, jbyteArray interpreter_prompt,
                                                          jbyteArray explainer_prompt, jbyteArray cache_dir,
                                                          jbyteArray interpreter_adapter, jbyteArray explainer_adapter,
-                                                         jbyteArray knowledge_path, jbyteArray preset, jint threads,
-                                                         jint context_length) {
+                                                         jbyteArray knowledge_path, jbyteArray preset,
+                                                         jbyteArray kv_type, jint threads, jint context_length) {
   (void)cls;
-  jbyteArray arrays[9] = {interpreter_model, explainer_model, interpreter_prompt, explainer_prompt, cache_dir,
-                          interpreter_adapter, explainer_adapter, knowledge_path, preset};
-  static const char* names[9] = {"interpreterModel", "explainerModel", "interpreterPrompt", "explainerPrompt",
-                                 "cacheDir", "interpreterAdapter", "explainerAdapter", "knowledgePath", "preset"};
-  char* strings[9] = {0};
+  jbyteArray arrays[10] = {interpreter_model, explainer_model, interpreter_prompt, explainer_prompt, cache_dir,
+                           interpreter_adapter, explainer_adapter, knowledge_path, preset, kv_type};
+  static const char* names[10] = {"interpreterModel", "explainerModel",    "interpreterPrompt", "explainerPrompt",
+                                  "cacheDir",         "interpreterAdapter", "explainerAdapter",  "knowledgePath",
+                                  "preset",           "kvType"};
+  char* strings[10] = {0};
   int failed = 0;
-  for (int i = 0; i < 9 && !failed; ++i) strings[i] = c_string(env, arrays[i], names[i], JOSI_ERR_ARGUMENT, &failed);
+  for (int i = 0; i < 10 && !failed; ++i) strings[i] = c_string(env, arrays[i], names[i], JOSI_ERR_ARGUMENT, &failed);
   josi_coach* coach = NULL;
   if (!failed) {
     josi_options options;
@@ -114,12 +115,13 @@ JNIEXPORT jlong JNICALL Java_dev_josi_JosiCoach_nativeOpen(JNIEnv* env, jclass c
     options.explainer_adapter = strings[6];
     options.knowledge_path = strings[7];
     options.preset = strings[8];
+    options.kv_type = strings[9];
     options.n_threads = threads;
     options.n_ctx = context_length;
     const josi_status status = josi_coach_open(&options, &coach);
     if (status != JOSI_OK) throw_status(env, status, josi_coach_last_error(NULL));
   }
-  for (int i = 0; i < 9; ++i) free(strings[i]);
+  for (int i = 0; i < 10; ++i) free(strings[i]);
   return (jlong)(intptr_t)coach;
 }
 

@@ -51,6 +51,8 @@ public final class JosiCoach implements AutoCloseable {
     public String knowledgePath;
     /** How the models run, "v5" or "v6"; null: the preset the model file names, else v5. */
     public String preset;
+    /** The KV cache type, "f16" or "q8_0" (53% of f16's memory); null: f16. */
+    public String kvType;
     /** Threads for the models; 0 uses every core. */
     public int threads;
     /** Context length in tokens; 0 is the model's preset's (v5 2048, v6 4096). */
@@ -81,7 +83,7 @@ public final class JosiCoach implements AutoCloseable {
     return new JosiCoach(nativeOpen(utf8(options.interpreterModel), utf8(options.explainerModel),
         utf8(options.interpreterPrompt), utf8(options.explainerPrompt), utf8(options.cacheDir),
         utf8(options.interpreterAdapter), utf8(options.explainerAdapter), utf8(options.knowledgePath),
-        utf8(options.preset), options.threads, options.contextLength));
+        utf8(options.preset), utf8(options.kvType), options.threads, options.contextLength));
   }
 
   /**
@@ -166,7 +168,7 @@ public final class JosiCoach implements AutoCloseable {
 
   private static native long nativeOpen(byte[] interpreterModel, byte[] explainerModel, byte[] interpreterPrompt,
       byte[] explainerPrompt, byte[] cacheDir, byte[] interpreterAdapter, byte[] explainerAdapter, byte[] knowledgePath,
-      byte[] preset, int threads, int contextLength) throws JosiException;
+      byte[] preset, byte[] kvType, int threads, int contextLength) throws JosiException;
 
   private static native byte[] nativeTurn(long handle, byte[] turnJson, TextListener listener) throws JosiException;
 

@@ -82,7 +82,7 @@ class JosiCoachTest {
 
   @Test
   void versionNamesTheApi() {
-    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 3\\)"), JosiCoach.version());
+    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 4\\)"), JosiCoach.version());
   }
 
   @Test
@@ -241,13 +241,30 @@ class JosiCoachTest {
   }
 
   @Test
+  void aQ8_0KvCacheRunsTheTurnAndAnUnknownTypeIsRefused() throws Exception {
+    JosiCoach.Options options = new JosiCoach.Options(MODEL);
+    options.threads = 2;
+    options.kvType = "q8_0";
+    try (JosiCoach coach = JosiCoach.open(options)) {
+      assertTrue(coach.turn(turnJson("I want to do a 45 minute run today", 3, 40), null).contains("\"route\": "));
+    }
+    options.kvType = "q4_0";
+    JosiException e = assertThrows(JosiException.class, () -> JosiCoach.open(options));
+    assertSame(JosiException.Status.ARGUMENT, e.status());
+    assertTrue(e.getMessage().contains("kv_type"), e.getMessage());
+  }
+
+  @Test
   void closeCancelsARunningTurnAndIsIdempotent() throws Exception {
     JosiCoach.Options options = new JosiCoach.Options(MODEL);
     options.cacheDir = DIR.resolve("cache").toString();
     JosiCoach second = JosiCoach.open(options);
     CountDownLatch streaming = new CountDownLatch(1);
     AtomicReference<Throwable> turnError = new AtomicReference<>();
-    String turn = turnJson("Why is my session easy today?", 6, 200);
+    // The interpreter's answer replayed, so the explainer runs whatever the random model would choose.
+    String question = turnJson("Why is my session easy today?", 6, 200);
+    String turn = question.substring(0, question.length() - 2) + ", \"interpreter\": {\"replay\": "
+        + pythonString("{\"action\": \"answer_question\", \"question\": \"Why is my session easy today?\"}") + "}}}";
     Thread turning = new Thread(() -> {
       try {
         second.turn(turn, piece -> {
