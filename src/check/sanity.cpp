@@ -286,7 +286,8 @@ SanityReport run_sanity(const SanityOptions& o) {
   std::unique_ptr<infer::Adapter> adapter;
   if (!o.adapter.empty()) adapter = std::make_unique<infer::Adapter>(o.adapter, model.model);
   base::ThreadPool pool(o.threads);
-  runtime::RoleSession role(report_role(interpreter), model, adapter.get(), pool, preset.n_ctx, system, o.kv_type);
+  runtime::RoleSession role(report_role(interpreter), model, adapter.get(), pool, preset.role_n_ctx(interpreter), system,
+                            o.kv_type);
   role.prepare(std::nullopt);
   std::unique_ptr<runtime::RequestConstraint> constraints;
   if (interpreter && o.constrain)

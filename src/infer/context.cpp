@@ -40,12 +40,14 @@ void norm_heads(float* x, int64_t n_heads, int64_t head_dim, const std::vector<f
 
 }  // namespace
 
-Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter, KvType kv_type)
+Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter, KvType kv_type,
+                 std::shared_ptr<Workspace> workspace)
     : model_(model),
       adapter_(adapter),
       pool_(pool),
       cache_(model.hparams().n_layer, n_ctx, model.hparams().n_head_kv * model.hparams().head_dim,
-             model.hparams().head_dim, kv_type) {
+             model.hparams().head_dim, kv_type),
+      work_(workspace ? std::move(workspace) : std::make_shared<Workspace>()) {
   if (n_ctx <= 0) throw Error(fmt::format("context size {} must be positive", n_ctx), ExitCode::usage);
   if (adapter && &adapter->base() != &model)
     throw Error(fmt::format("{}: the adapter was opened for another model than {}", adapter->path().string(),
@@ -57,40 +59,14 @@ void Context::set_n_past(int64_t n) {
   n_past_ = n;
 }
 
-void Context::release_buffers() {
-  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &attn_, &g_, &u_, &norm_scale_, &rope_cos_, &rope_sin_}) {
-    v->clear();
-    v->shrink_to_fit();
-  }
-  adapter_input_.release();
-  scratch_.activations.clear();
-  scratch_.activations.shrink_to_fit();
-  reserved_ = 0;
-}
-
-void Context::reserve(int64_t n) {
-  if (n <= reserved_) return;
-  const auto& h = model_.hparams();
-  const auto size = [n](int64_t width) { return static_cast<size_t>(n * width); };
-  x_.resize(size(h.n_embd));
-  xn_.resize(size(h.n_embd));
-  q_.resize(size(h.n_head * h.head_dim));
-  attn_.resize(size(h.n_head * h.head_dim));
-  k_.resize(size(h.n_head_kv * h.head_dim));
-  v_.resize(size(h.n_head_kv * h.head_dim));
-  g_.resize(size(h.n_ff));
-  u_.resize(size(h.n_ff));
-  norm_scale_.resize(size(1));
-  rope_cos_.resize(size(h.head_dim / 2));
-  rope_sin_.resize(size(h.head_dim / 2));
-  reserved_ = n;
-}
+void Context::release_buffers() { work_->release(); }
 
 std::span<const float> Context::eval(std::span<const int32_t> tokens, Logits which) {
   return eval_last(tokens, which == Logits::all ? static_cast<int64_t>(tokens.size()) : 1);
 }
 
 std::span<const float> Context::eval_last(std::span<const int32_t> tokens, int64_t rows) {
+  Workspace& w = *work_;
   const auto& h = model_.hparams();
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) throw Error("no tokens to evaluate", ExitCode::usage);
@@ -101,30 +77,31 @@ std::span<const float> Context::eval_last(std::span<const int32_t> tokens, int64
   for (const int32_t id : tokens) {
     if (id < 0 || id >= h.n_vocab) throw Error(fmt::format("token id {} is outside the vocabulary (0..{})", id, h.n_vocab - 1));
   }
-  logits_.resize(static_cast<size_t>(rows * h.n_vocab));
+  w.logits.resize(static_cast<size_t>(rows * h.n_vocab));
   const int64_t first_row = n - rows;
   for (int64_t begin = 0; begin < n; begin += kMaxBatch) {
     const int64_t count = std::min(kMaxBatch, n - begin);
     const int64_t first = std::clamp<int64_t>(first_row - begin, 0, count);
-    float* out = first < count ? &logits_[static_cast<size_t>((begin + first - first_row) * h.n_vocab)] : nullptr;
+    float* out = first < count ? &w.logits[static_cast<size_t>((begin + first - first_row) * h.n_vocab)] : nullptr;
     eval_batch(tokens.subspan(static_cast<size_t>(begin), static_cast<size_t>(count)), first, out);
   }
-  return logits_;
+  return w.logits;
 }
 
 void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* logits_out) {
+  Workspace& w = *work_;
   const auto& h = model_.hparams();
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t embd = h.n_embd, q_dim = h.n_head * h.head_dim, kv_dim = h.n_head_kv * h.head_dim;
   const int64_t half = h.head_dim / 2;
-  reserve(n);
+  w.reserve(model_.hparams(), n);
 
   const auto& embed = model_.token_embd();
   for (int64_t t = 0; t < n; ++t) {
     quant::dequantize_row(embed.type, embed.data + embed.row_bytes * static_cast<size_t>(tokens[static_cast<size_t>(t)]),
-                          &x_[static_cast<size_t>(t * embd)], embd);
-    rope_angles(n_past_ + t, h.head_dim, h.rope_freq_base, &rope_cos_[static_cast<size_t>(t * half)],
-                &rope_sin_[static_cast<size_t>(t * half)]);
+                          &w.x[static_cast<size_t>(t * embd)], embd);
+    rope_angles(n_past_ + t, h.head_dim, h.rope_freq_base, &w.rope_cos[static_cast<size_t>(t * half)],
+                &w.rope_sin[static_cast<size_t>(t * half)]);
   }
 
   // The adapter's A products of a small batch are gathered by the tasks that
@@ -136,64 +113,64 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
   };
   const auto start_gathering = [&](const AdapterGroup* next, int64_t slice) {
     gathered = gather && adapts(next);
-    if (gathered) adapter_input_.begin(*next, n, slice);
+    if (gathered) w.adapter_input.begin(*next, n, slice);
   };
-  float* norm_scale = norm_scale_.data();
+  float* norm_scale = w.norm_scale.data();
   for (int64_t il = 0; il < h.n_layer; ++il) {
     const auto& l = model_.layers()[static_cast<size_t>(il)];
     for (int64_t t = 0; t < n; ++t)
-      norm_scale[t] = rms_norm(&x_[t * embd], l.attn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    AdapterTerms terms = adapter_terms(group(il, &AdapterLayer::attention_in), gathered, x_.data(), n, kernels::kRowsDoneBlock,
+      norm_scale[t] = rms_norm(&w.x[t * embd], l.attn_norm.data(), &w.xn[t * embd], embd, h.rms_eps);
+    AdapterTerms terms = adapter_terms(group(il, &AdapterLayer::attention_in), gathered, w.x.data(), n, kernels::kRowsDoneBlock,
                                        &l.attn_norm, norm_scale);
-    matmul(pool_, l.wq, xn_.data(), n, q_.data(), scratch_, terms[0]);
-    matmul(pool_, l.wk, xn_.data(), n, k_.data(), scratch_, terms[1]);
-    matmul(pool_, l.wv, xn_.data(), n, v_.data(), scratch_, terms[2]);
-    add_bias(q_.data(), l.bq, n);
-    add_bias(k_.data(), l.bk, n);
-    add_bias(v_.data(), l.bv, n);
+    matmul(pool_, l.wq, w.xn.data(), n, w.q.data(), w.scratch, terms[0]);
+    matmul(pool_, l.wk, w.xn.data(), n, w.k.data(), w.scratch, terms[1]);
+    matmul(pool_, l.wv, w.xn.data(), n, w.v.data(), w.scratch, terms[2]);
+    add_bias(w.q.data(), l.bq, n);
+    add_bias(w.k.data(), l.bk, n);
+    add_bias(w.v.data(), l.bv, n);
     for (int64_t t = 0; t < n; ++t) {
       if (h.qk_norm) {
-        norm_heads(&q_[t * q_dim], h.n_head, h.head_dim, l.q_norm, h.rms_eps);
-        norm_heads(&k_[t * kv_dim], h.n_head_kv, h.head_dim, l.k_norm, h.rms_eps);
+        norm_heads(&w.q[t * q_dim], h.n_head, h.head_dim, l.q_norm, h.rms_eps);
+        norm_heads(&w.k[t * kv_dim], h.n_head_kv, h.head_dim, l.k_norm, h.rms_eps);
       }
-      const float* c = &rope_cos_[t * half];
-      const float* s = &rope_sin_[t * half];
-      apply_rope(&q_[t * q_dim], h.n_head, h.head_dim, c, s, h.rope);
-      apply_rope(&k_[t * kv_dim], h.n_head_kv, h.head_dim, c, s, h.rope);
-      cache_.store(il, n_past_ + t, &k_[t * kv_dim], &v_[t * kv_dim]);
+      const float* c = &w.rope_cos[t * half];
+      const float* s = &w.rope_sin[t * half];
+      apply_rope(&w.q[t * q_dim], h.n_head, h.head_dim, c, s, h.rope);
+      apply_rope(&w.k[t * kv_dim], h.n_head_kv, h.head_dim, c, s, h.rope);
+      cache_.store(il, n_past_ + t, &w.k[t * kv_dim], &w.v[t * kv_dim]);
     }
     const AdapterGroup* attention_out = group(il, &AdapterLayer::attention_out);
     start_gathering(attention_out, h.head_dim);
     attention(il, n, gathered);
-    terms = adapter_terms(attention_out, gathered, attn_.data(), n, h.head_dim, nullptr, nullptr);
+    terms = adapter_terms(attention_out, gathered, w.attn.data(), n, h.head_dim, nullptr, nullptr);
     const AdapterGroup* ffn_in = group(il, &AdapterLayer::ffn_in);
     start_gathering(ffn_in, kernels::kRowsDoneBlock);
-    const kernels::RowsDone attention_done = add_to_residual(xn_.data(), gathered ? &l.ffn_norm : nullptr, n);
-    matmul(pool_, l.wo, attn_.data(), n, xn_.data(), scratch_, terms[0], &attention_done);
+    const kernels::RowsDone attention_done = add_to_residual(w.xn.data(), gathered ? &l.ffn_norm : nullptr, n);
+    matmul(pool_, l.wo, w.attn.data(), n, w.xn.data(), w.scratch, terms[0], &attention_done);
 
     for (int64_t t = 0; t < n; ++t)
-      norm_scale[t] = rms_norm(&x_[t * embd], l.ffn_norm.data(), &xn_[t * embd], embd, h.rms_eps);
-    terms = adapter_terms(ffn_in, gathered, x_.data(), n, kernels::kRowsDoneBlock, &l.ffn_norm, norm_scale);
-    matmul(pool_, l.gate, xn_.data(), n, g_.data(), scratch_, terms[0]);
+      norm_scale[t] = rms_norm(&w.x[t * embd], l.ffn_norm.data(), &w.xn[t * embd], embd, h.rms_eps);
+    terms = adapter_terms(ffn_in, gathered, w.x.data(), n, kernels::kRowsDoneBlock, &l.ffn_norm, norm_scale);
+    matmul(pool_, l.gate, w.xn.data(), n, w.g.data(), w.scratch, terms[0]);
     // The activation in the up projection's tasks: g = silu(gate) * up, and ffn_out's slices of A·g.
     const AdapterGroup* ffn_out = group(il, &AdapterLayer::ffn_out);
     start_gathering(ffn_out, kernels::kRowsDoneBlock);
     const bool gather_ffn_out = gathered;
     const kernels::RowsDone activation = [&](int64_t r0, int64_t r1) {
       for (int64_t t = 0; t < n; ++t) {
-        float* g = &g_[static_cast<size_t>(t * h.n_ff + r0)];
-        swiglu(g, &u_[static_cast<size_t>(t * h.n_ff + r0)], r1 - r0);
-        if (gather_ffn_out) adapter_input_.add(t, r0, r1, g);
+        float* g = &w.g[static_cast<size_t>(t * h.n_ff + r0)];
+        swiglu(g, &w.u[static_cast<size_t>(t * h.n_ff + r0)], r1 - r0);
+        if (gather_ffn_out) w.adapter_input.add(t, r0, r1, g);
       }
     };
-    matmul(pool_, l.up, xn_.data(), n, u_.data(), scratch_, terms[1], &activation);
-    terms = adapter_terms(ffn_out, gathered, g_.data(), n, kernels::kRowsDoneBlock, nullptr, nullptr);
+    matmul(pool_, l.up, w.xn.data(), n, w.u.data(), w.scratch, terms[1], &activation);
+    terms = adapter_terms(ffn_out, gathered, w.g.data(), n, kernels::kRowsDoneBlock, nullptr, nullptr);
     // The down projection's tasks gather the next layer's attention_in.
     const AdapterGroup* next_in = group(il + 1, &AdapterLayer::attention_in);
     start_gathering(next_in, kernels::kRowsDoneBlock);
     const std::vector<float>* next_norm = gathered ? &model_.layers()[static_cast<size_t>(il + 1)].attn_norm : nullptr;
-    const kernels::RowsDone ffn_done = add_to_residual(xn_.data(), next_norm, n);
-    matmul(pool_, l.down, g_.data(), n, xn_.data(), scratch_, terms[0], &ffn_done);
+    const kernels::RowsDone ffn_done = add_to_residual(w.xn.data(), next_norm, n);
+    matmul(pool_, l.down, w.g.data(), n, w.xn.data(), w.scratch, terms[0], &ffn_done);
   }
   n_past_ += n;
   if (!logits_out) return;
@@ -201,28 +178,29 @@ void Context::eval_batch(std::span<const int32_t> tokens, int64_t first, float* 
   // Only the rows whose logits are wanted go through the output projection.
   const int64_t rows = n - first;
   for (int64_t t = first; t < n; ++t) {
-    rms_norm(&x_[t * embd], model_.output_norm().data(), &xn_[(t - first) * embd], embd, h.rms_eps);
+    rms_norm(&w.x[t * embd], model_.output_norm().data(), &w.xn[(t - first) * embd], embd, h.rms_eps);
   }
-  matmul(pool_, model_.output(), xn_.data(), rows, logits_out, scratch_);
+  matmul(pool_, model_.output(), w.xn.data(), rows, logits_out, w.scratch);
 }
 
 AdapterTerms Context::adapter_terms(const AdapterGroup* group, bool gathered, const float* x, int64_t n, int64_t slice,
                                     const std::vector<float>* norm, const float* row_scale) {
+  Workspace& w = *work_;
   if (!adapts(group)) return {};
-  if (!gathered) adapter_input_.add_all(pool_, *group, n, slice, x, norm);
-  return adapter_input_.finish(row_scale);
+  if (!gathered) w.adapter_input.add_all(pool_, *group, n, slice, x, norm);
+  return w.adapter_input.finish(row_scale);
 }
 
 kernels::RowsDone Context::add_to_residual(const float* y, const std::vector<float>* norm, int64_t n) {
   const int64_t embd = model_.hparams().n_embd;
-  return [this, y, norm, n, embd](int64_t r0, int64_t r1) {
+  return [&w = *work_, y, norm, n, embd](int64_t r0, int64_t r1) {
     float normed[kernels::kRowsDoneBlock];
     for (int64_t t = 0; t < n; ++t) {
-      float* x = &x_[static_cast<size_t>(t * embd)];
+      float* x = &w.x[static_cast<size_t>(t * embd)];
       for (int64_t r = r0; r < r1; ++r) x[r] += y[t * embd + r];
       if (!norm) continue;
       for (int64_t r = r0; r < r1; ++r) normed[r - r0] = x[r] * (*norm)[static_cast<size_t>(r)];
-      adapter_input_.add(t, r0, r1, normed);
+      w.adapter_input.add(t, r0, r1, normed);
     }
   };
 }
@@ -230,6 +208,7 @@ kernels::RowsDone Context::add_to_residual(const float* y, const std::vector<flo
 // Causal attention of the batch's queries (positions n_past..n_past+n-1) over
 // the cache, one (token, head) pair per work item.
 void Context::attention(int64_t layer, int64_t n, bool gather) {
+  Workspace& w = *work_;
   const auto& h = model_.hparams();
   const int64_t q_dim = h.n_head * h.head_dim;
   const int64_t group = h.n_head / h.n_head_kv, hd = h.head_dim;
@@ -239,14 +218,14 @@ void Context::attention(int64_t layer, int64_t n, bool gather) {
     for (size_t item = begin; item < end; ++item) {
       const int64_t t = static_cast<int64_t>(item) / h.n_head, head = static_cast<int64_t>(item) % h.n_head;
       const int64_t kv_offset = (head / group) * hd, n_keys = n_past_ + t + 1;
-      const float* q = &q_[static_cast<size_t>(t * q_dim + head * hd)];
+      const float* q = &w.q[static_cast<size_t>(t * q_dim + head * hd)];
       cache_.scores(layer, kv_offset, q, n_keys, scores.data());
       for (int64_t j = 0; j < n_keys; ++j) scores[j] *= scale;
       softmax(scores.data(), n_keys);
-      float* out = &attn_[static_cast<size_t>(t * q_dim + head * hd)];
+      float* out = &w.attn[static_cast<size_t>(t * q_dim + head * hd)];
       std::fill(out, out + hd, 0.0f);
       cache_.add_values(layer, kv_offset, scores.data(), n_keys, out);
-      if (gather) adapter_input_.add(t, head * hd, head * hd + hd, out);
+      if (gather) w.adapter_input.add(t, head * hd, head * hd + hd, out);
     }
   });
 }

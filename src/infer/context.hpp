@@ -1,8 +1,11 @@
 #pragma once
-// One conversation's state on a model: the KV cache and the working buffers
-// of the forward pass. eval() runs a batch of tokens (a whole prompt, or one
-// generated token) at the next positions and returns their logits.
+// One conversation's state on a model: the KV cache, and the working
+// buffers of the forward pass (its own, or a Workspace it shares with
+// contexts that never run at the same time). eval() runs a batch of tokens
+// (a whole prompt, or one generated token) at the next positions and
+// returns their logits.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "infer/adapter_input.hpp"
 #include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
+#include "infer/workspace.hpp"
 #include "kernels/matmul.hpp"
 
 namespace josi::infer {
@@ -23,8 +27,9 @@ class Context {
   // parallel operation and must outlive the context. `adapter` (may be null;
   // it must outlive the context and be for `model`) is applied to every
   // adapted projection. `kv_type`: how the KV cache stores keys and values.
+  // `workspace`: working buffers shared with other contexts (null: its own).
   Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter = nullptr,
-          KvType kv_type = KvType::f16);
+          KvType kv_type = KvType::f16, std::shared_ptr<Workspace> workspace = nullptr);
 
   const Model& model() const { return model_; }
   const Adapter* adapter() const { return adapter_; }
@@ -38,15 +43,17 @@ class Context {
   // Throws josi::Error when n is outside [0, n_ctx()].
   void set_n_past(int64_t n);
   // Frees the working buffers sized for the largest batch so far (a long
-  // prompt's); the next eval sizes them for its own batch again.
+  // prompt's), shared ones included; the next eval sizes them for its own
+  // batch again.
   void release_buffers();
   KvCache& kv_cache() { return cache_; }
   const KvCache& kv_cache() const { return cache_; }
 
   // Runs `tokens` at positions n_past().. and advances n_past(). Returns the
   // logits of the last token ([n_vocab]) or of every token ([n × n_vocab]),
-  // valid until the next call. Throws josi::Error when a token id is out of
-  // range or the tokens do not fit in the context.
+  // valid until the next evaluation (by any context sharing the workspace).
+  // Throws josi::Error when a token id is out of range or the tokens do not
+  // fit in the context.
   std::span<const float> eval(std::span<const int32_t> tokens, Logits which = Logits::last);
   // The same, returning the logits of the last `rows` tokens ([rows ×
   // n_vocab]): only those go through the output projection (teacher-forced
@@ -69,18 +76,13 @@ class Context {
   // block: x += y, and with `norm` (gathering the group begun last, whose
   // input is norm ∘ x scaled) that block's slice of its A·x.
   kernels::RowsDone add_to_residual(const float* y, const std::vector<float>* norm, int64_t n);
-  void reserve(int64_t n);
 
   const Model& model_;
   const Adapter* adapter_;
   base::ThreadPool& pool_;
   KvCache cache_;
   int64_t n_past_ = 0;
-  kernels::MatmulScratch scratch_;
-  // Working buffers, [tokens × width] row-major, sized for the largest batch.
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, g_, u_, norm_scale_, rope_cos_, rope_sin_, logits_;
-  AdapterInput adapter_input_;
-  int64_t reserved_ = 0;
+  std::shared_ptr<Workspace> work_;
 };
 
 }  // namespace josi::infer

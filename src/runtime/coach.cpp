@@ -72,6 +72,7 @@ void Coach::resolve_preset(const Engines& e) {
     }
   }
   n_ctx_ = options_.n_ctx.value_or(preset_->n_ctx);
+  interpreter_n_ctx_ = options_.n_ctx.value_or(preset_->role_n_ctx(true));
 }
 
 Coach::Coach(CoachOptions options) : options_(std::move(options)) {
@@ -111,10 +112,12 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
       std::string(data::default_system_prompt(data::PromptRole::interpreter)));
   const std::string explainer_prompt = options_.explainer_prompt.value_or(
       std::string(data::default_system_prompt(data::PromptRole::explainer_sequential)));
+  // The roles take turns, so they share the forward pass's working buffers.
+  const auto workspace = std::make_shared<infer::Workspace>();
   e.interpreter = std::make_unique<RoleSession>("interpreter", *e.interpreter_model, e.interpreter_adapter.get(), e.pool,
-                                                n_ctx_, interpreter_prompt, options_.kv_type);
+                                                interpreter_n_ctx_, interpreter_prompt, options_.kv_type, workspace);
   e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, n_ctx_,
-                                              explainer_prompt, options_.kv_type);
+                                              explainer_prompt, options_.kv_type, workspace);
   if (options_.constrain) e.request_constraint();
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
     role->set_cancel_flag(&cancel_);
@@ -150,7 +153,8 @@ RoleRun Coach::run_role(RoleSession& role, coach::PromptRequest request, const R
   const auto count = [&](const std::vector<text::ChatMessage>& m) { return text::encode_chatml(tokenizer, m, true).size(); };
   coach::Prompt prompt;
   try {
-    prompt = coach::build_prompt(request, count, {static_cast<size_t>(n_ctx_), static_cast<size_t>(settings.max_tokens)});
+    prompt = coach::build_prompt(request, count,
+                                 {static_cast<size_t>(role.context().n_ctx()), static_cast<size_t>(settings.max_tokens)});
   } catch (const Error& e) {
     throw Error(role.role() + " " + e.what(), e.code());
   }

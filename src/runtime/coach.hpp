@@ -49,7 +49,8 @@ struct CoachOptions {
   // How the models are run (runtime/preset.hpp). Unset: the preset the
   // model file names (an adapter's first), else v5. A turn may override it.
   std::optional<std::string> preset;
-  std::optional<int64_t> n_ctx;                    // unset: the preset's (v5 2048, v6 4096)
+  // Both roles' context; unset: the preset's (v5 2048; v6 4096, the interpreter's 2048).
+  std::optional<int64_t> n_ctx;
   infer::KvType kv_type = infer::KvType::f16;      // both roles' KV caches
   bool prefix_cache = true;  // false: every turn evaluates its whole prompt (for measuring)
   bool constrain = true;     // false: the interpreter writes unconstrained (for measuring)
@@ -89,8 +90,11 @@ class Coach {
   // The preset the coach runs turns with unless a turn names another, and
   // the prompt layout of the model file (the preset's when the file says none).
   const Preset& preset() const { return *preset_; }
+  // The coach's context, and the interpreter's.
   int64_t n_ctx() const { return n_ctx_; }
-  // Resident weights and caches: both model files (once when shared), the adapters and both KV caches.
+  int64_t interpreter_n_ctx() const { return interpreter_n_ctx_; }
+  // Resident weights and caches: both model files (once when shared), the adapters and both KV caches
+  // (at most: a cache's pages become resident as its positions are first written).
   uint64_t model_bytes() const;
   const knowledge::KnowledgeBase* knowledge() const { return knowledge_.get(); }
   uint64_t kv_bytes() const;
@@ -109,7 +113,7 @@ class Coach {
   const Preset* preset_ = nullptr;
   std::unique_ptr<knowledge::KnowledgeBase> knowledge_;
   std::optional<coach::PromptLayout> file_layout_;  // the model file's, when the coach runs the file's preset
-  int64_t n_ctx_ = 2048;
+  int64_t n_ctx_ = 2048, interpreter_n_ctx_ = 2048;
   std::unique_ptr<Engines> engines_;
   std::vector<PrefixStatus> prefixes_;
   uint64_t next_seed_ = 0;

@@ -16,6 +16,7 @@ std::vector<Preset> make_presets() {
   v6.name = "v6";
   v6.layout = coach::PromptLayout::v6;
   v6.n_ctx = 4096;
+  v6.interpreter_n_ctx = 2048;
   // The users' runtime passes no repetition penalty to either call.
   v6.interpreter = {{"temperature", 0.3}, {"top_p", 0.9}, {"max_tokens", 200}, {"repeat_penalty", 1.0}};
   v6.explainer = {{"temperature", 0.5}, {"top_p", 0.9}, {"max_tokens", 200}, {"repeat_penalty", 1.0}};

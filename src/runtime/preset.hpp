@@ -4,7 +4,8 @@
 //       both roles, context 2048, the v5 prompt layout.
 //   v6: the users' one Qwen3 model for both roles: interpreter 0.3 / 200
 //       tokens, coach 0.5 / 200 tokens, or 400 for a complex question
-//       (is_complex_question), top-p 0.9, context 4096, the v6 layout.
+//       (is_complex_question), top-p 0.9, context 4096 (the interpreter's
+//       2048: see interpreter_n_ctx), the v6 layout.
 // The release pipeline writes a model's preset into its GGUF metadata
 // (formats/josi_metadata.hpp), so the runtime needs no one to name it.
 #include <cstdint>
@@ -22,6 +23,14 @@ struct Preset {
   std::string name;
   coach::PromptLayout layout = coach::PromptLayout::v5;
   int64_t n_ctx = 2048;
+  // The interpreter's context when it needs less than n_ctx (0: n_ctx). On
+  // the users' v7 validation split an interpreter prompt and its 200-token
+  // answer take 1,366..1,467 tokens (the coach's, with cards and 400
+  // tokens: up to 2,689): 2048 holds them with 40% to spare, and a longer
+  // history is trimmed oldest first, so a phone never keeps a second
+  // 4096-token cache the interpreter cannot fill.
+  int64_t interpreter_n_ctx = 0;
+  int64_t role_n_ctx(bool interpreter) const { return interpreter && interpreter_n_ctx ? interpreter_n_ctx : n_ctx; }
   // Sampling keys (as a turn's options take them) the preset sets for each
   // role over Josi's defaults, which are v5's.
   json::Json interpreter = json::Json::object();

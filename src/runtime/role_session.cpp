@@ -43,12 +43,13 @@ LoadedModel::LoadedModel(const std::filesystem::path& p, const LoadedModel* shar
 }
 
 RoleSession::RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
-                         int64_t n_ctx, std::string system_prompt, infer::KvType kv_type)
+                         int64_t n_ctx, std::string system_prompt, infer::KvType kv_type,
+                         std::shared_ptr<infer::Workspace> workspace)
     : role_(std::move(role)),
       model_(model),
       identity_(adapter ? model.identity + "\nadapter " + model_identity(adapter->path()) : model.identity),
       system_(std::move(system_prompt)),
-      context_(model.model, pool, n_ctx, adapter, kv_type) {
+      context_(model.model, pool, n_ctx, adapter, kv_type, std::move(workspace)) {
   // The system turn, then the start of the user turn up to its line break.
   prefix_ = text::encode_chatml(*model.tokenizer, {{"system", system_}}, false);
   prefix_.push_back(*model.tokenizer->token_id("<|im_start|>"));

@@ -50,7 +50,8 @@ class RoleSession {
  public:
   // `adapter` (may be null) is applied on `model` for this role.
   RoleSession(std::string role, const LoadedModel& model, const infer::Adapter* adapter, base::ThreadPool& pool,
-              int64_t n_ctx, std::string system_prompt, infer::KvType kv_type = infer::KvType::f16);
+              int64_t n_ctx, std::string system_prompt, infer::KvType kv_type = infer::KvType::f16,
+              std::shared_ptr<infer::Workspace> workspace = nullptr);
 
   const std::string& role() const { return role_; }
   const std::string& system_prompt() const { return system_; }

@@ -141,16 +141,22 @@ TEST_F(Conversation, TheFileCarriesItsPresetAndATurnMayOverrideIt) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("\\\"options.preset\\\": unknown preset \\\"v7\\\""), std::string::npos) << r.out;
 
-  // The context size follows the preset unless given.
+  // The context size follows the preset unless given (v6: the interpreter's 2048).
   josi::runtime::CoachOptions o;
   o.interpreter_model = v6();
   o.threads = 1;
-  EXPECT_EQ(josi::runtime::Coach(o).n_ctx(), 4096);
+  {
+    const josi::runtime::Coach coach(o);
+    EXPECT_EQ(coach.n_ctx(), 4096);
+    EXPECT_EQ(coach.interpreter_n_ctx(), 2048);
+  }
   o.n_ctx = 1024;
   EXPECT_EQ(josi::runtime::Coach(o).n_ctx(), 1024);
+  EXPECT_EQ(josi::runtime::Coach(o).interpreter_n_ctx(), 1024);
   o.interpreter_model = plain();
   o.n_ctx.reset();
   EXPECT_EQ(josi::runtime::Coach(o).n_ctx(), 2048);
+  EXPECT_EQ(josi::runtime::Coach(o).interpreter_n_ctx(), 2048);
 }
 
 // A three-turn conversation, history carried from turn to turn, written out

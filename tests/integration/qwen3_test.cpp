@@ -188,6 +188,26 @@ TEST_F(Qwen3, F32MatchesTheForwardPassThroughAQ8_0KvCacheOnEveryPath) {
   }
 }
 
+// Two contexts sharing one Workspace (a coach's two roles take turns) give
+// each what a context of its own gives, bit for bit, whatever runs between
+// their calls: nothing of one call lives on in the buffers.
+TEST_F(Qwen3, ContextsSharingAWorkspaceGiveTheirOwnLogits) {
+  infer::Model model(gguf("Q4_K_M"));
+  josi::base::ThreadPool pool(2);
+  const auto span = [](size_t from, size_t to) { return std::span<const int32_t>(kTokens.data() + from, to - from); };
+  const auto logits = [](std::span<const float> l) { return std::vector<float>(l.begin(), l.end()); };
+  infer::Context alone_a(model, pool, 64), alone_b(model, pool, 64, nullptr, infer::KvType::q8_0);
+  const auto a1 = logits(alone_a.eval(span(0, 9))), a2 = logits(alone_a.eval(span(9, 14), infer::Logits::all));
+  const auto b1 = logits(alone_b.eval(span(0, 4), infer::Logits::all)), b2 = logits(alone_b.eval(span(4, 14)));
+  const auto shared = std::make_shared<infer::Workspace>();
+  infer::Context a(model, pool, 64, nullptr, infer::KvType::f16, shared);
+  infer::Context b(model, pool, 64, nullptr, infer::KvType::q8_0, shared);
+  EXPECT_EQ(logits(a.eval(span(0, 9))), a1);
+  EXPECT_EQ(logits(b.eval(span(0, 4), infer::Logits::all)), b1);
+  EXPECT_EQ(logits(a.eval(span(9, 14), infer::Logits::all)), a2);
+  EXPECT_EQ(logits(b.eval(span(4, 14))), b2);
+}
+
 // The same bounds as Qwen2's (inference_test.cpp).
 TEST_F(Qwen3, EveryWeightTypeIsAsCloseAsQwen2sOnEveryPath) {
   IsaGuard guard;
