@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The KV cache types on the users' phone model, one Qwen3 file serving both
 # roles (v6 preset: the coach's context 4096, the interpreter's 2048):
-#  1. memory: peak resident size of one coach turn whose prompts fill both
-#     contexts (a 60-turn history, trimmed by the prompt builder to each
-#     role's cap; the interpreter's answer replayed, so the coach always
-#     runs and writes its 400 tokens), with --kv-type f16 and q8_0, against
+#  1. memory: peak resident size of one coach turn with the users' v6
+#     prompts whose coach prompt fills its context (a 60-turn history,
+#     trimmed by the prompt builder to fit; the interpreter's answer
+#     replayed, so the coach always runs and writes its 400 tokens), with
+#     --kv-type f16 and q8_0, against
 #     the target file + 0.6 GB + 250 MB; each role's prompt and generation
 #     speed from the turn's own timings;
 #  2. speed: josi bench --pp 512 --tg 64 with each type (2 threads);
@@ -57,7 +58,9 @@ if [[ " $parts " == *" memory "* ]]; then
       const text = Array.from({ length: 90 }, (_, j) => words[(i * 7 + j) % words.length]).join(" ");
       turn.context.history.push({ role: i % 2 ? "assistant" : "user", message: `Turn ${i}: ${text}.`, ts: "2026-03-13T06:40:00Z" });
     }
-    turn.options = { seed: 1, interpreter: { replay: JSON.stringify({ action: "answer_question", question: turn.message }) } };
+    // The request as the interpreter writes it (json.dumps spacing, which its output constraint keeps).
+    const replay = `{"action": "answer_question", "question": ${JSON.stringify(turn.message)}}`;
+    turn.options = { seed: 1, interpreter: { replay } };
     console.log(JSON.stringify(turn));' "$root/data/samples/chat.jsonl" > "$work/long_turn.jsonl"
   echo "== one coach turn filling both contexts, $shape Q4_K_M ($((file_bytes / 1000000)) MB), both roles on the file, $threads threads"
   # Bytes per position of all layers' keys and values in F16.
@@ -70,6 +73,7 @@ if [[ " $parts " == *" memory "* ]]; then
     "pp tok/s" "coach tg/s" "KV at caps MB"
   for kv in f16 q8_0; do
     /usr/bin/time -f %M -o "$work/rss.txt" "$josi" chat --interpreter "$q4" --preset v6 --kv-type "$kv" \
+      --interpreter_prompt "$v7/prompts/josi_v6_interpreter.txt" --explainer_prompt "$v7/prompts/josi_v6_coach.txt" \
       --threads "$threads" --jsonl "$work/long_turn.jsonl" > "$work/turn_$kv.json" 2> "$work/turn_$kv.err"
     node -e '
       const [kv, kib, file, resultPath, perPosition] = [process.argv[1], +process.argv[2], +process.argv[3], process.argv[4], +process.argv[5]];
