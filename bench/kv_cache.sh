@@ -108,7 +108,7 @@ if [[ " $parts " == *" kl "* ]]; then
   eval_kl() {  # eval_kl LABEL MODEL REFERENCE KV
     "$josi" eval --model "$2" --compare "$3" --kv-type "$4" --data "$v7/data/val_v7_unified.jsonl" --mode explainer \
       --max_seq_length 4096 --limit "$limit" --no_generate --threads "$threads" --json 2>/dev/null |
-      node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")), c = j.comparison;
+      node -e 'const j = JSON.parse(require("fs").readFileSync(0, "utf8")), c = j.compare;
         console.log(`${process.argv[1].padEnd(34)} KL mean ${c.kl.mean.toExponential(3)}, p95 ${c.kl.p95.toExponential(3)}, max ${c.kl.max.toExponential(3)} nats/token; top-1 ${(100 * c.top1_agreement).toFixed(2)}%; ${j.answer_tokens} tokens`);' "$1"
   }
   eval_kl "Q4_K_M, Q8_0 KV vs F16 KV" "$q4" "$q4" q8_0
