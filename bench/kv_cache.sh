@@ -11,8 +11,8 @@
 #  2. speed: josi bench --pp 512 --tg 64 with each type (2 threads);
 #  3. accuracy, teacher-forced on the users' val_v7 examples (josi eval
 #     --no_generate, the first EVAL_LIMIT): KL of the Q8_0-KV run against
-#     the F16-KV run on the same file, and of the Q8_0 weights against the
-#     F16 weights (both F16 KV);
+#     the F16-KV run on the same file (Q4_K_M, Q8_0), and of the Q8_0 and
+#     Q4_K_M weights against the F16 weights (all F16 KV);
 #  4. greedy interpreter answers on the users' 149 v5 val messages
 #     (bench/val_turns.js, the first AGREE_TURNS): the share of F16-KV
 #     answer tokens the Q8_0-KV answer has at the same place.
@@ -115,6 +115,7 @@ if [[ " $parts " == *" kl "* ]]; then
   q8="$(model "$shape" q8_0)"
   eval_kl "Q8_0 KV vs F16 KV on the Q8_0 file" "$q8" "$q8" q8_0
   eval_kl "Q8_0 weights vs F16 weights" "$q8" "$(model "$shape" f16)" f16
+  eval_kl "Q4_K_M weights vs F16 weights" "$q4" "$(model "$shape" f16)" f16
 fi
 
 if [[ " $parts " == *" agree "* ]]; then
