@@ -114,8 +114,9 @@ if [[ " $parts " == *" kl "* ]]; then
   eval_kl "Q4_K_M, Q8_0 KV vs F16 KV" "$q4" "$q4" q8_0
   q8="$(model "$shape" q8_0)"
   eval_kl "Q8_0 KV vs F16 KV on the Q8_0 file" "$q8" "$q8" q8_0
-  eval_kl "Q8_0 weights vs F16 weights" "$q8" "$(model "$shape" f16)" f16
-  eval_kl "Q4_K_M weights vs F16 weights" "$q4" "$(model "$shape" f16)" f16
+  f16="$(model "$shape" f16)"
+  eval_kl "Q8_0 weights vs F16 weights" "$q8" "$f16" f16
+  eval_kl "Q4_K_M weights vs F16 weights" "$q4" "$f16" f16
 fi
 
 if [[ " $parts " == *" agree "* ]]; then
