@@ -6,8 +6,9 @@
 # downloaded files), with the coach layers on sample inputs; then the v6
 # life of one tiny Qwen3 for both roles (unified training, merge, quantize,
 # the v6 release gate refused and then skipped, publish with the coaching
-# cards, download, a three-turn conversation with cards); then one summary
-# table (step, seconds, result). Outputs go to build/demo/.
+# cards, download, a three-turn conversation with cards and a Q8_0 KV
+# cache); then one summary table (step, seconds, result). Outputs go to
+# build/demo/.
 # JOSI_V7_DATA=DIR takes the v6 data from the users' v7 directory
 # (data/val_v7_unified.jsonl, knowledge/knowledge.json,
 # data/eval_knowledge_prompts.json); by default Josi's own samples.
@@ -292,10 +293,11 @@ step "19. Download the v6 release: the model and its cards, verified"
 timed "download v6 (nginx)" "$josi" download --manifest-url "$public_url/josi-v5-manifest.json" --output-dir "$v6/downloaded" 2>/dev/null
 result "$(ls "$v6/downloaded" | tr '\n' ' ')"
 
-step "20. A three-turn conversation with cards on the downloaded files"
+step "20. A three-turn conversation with cards on the downloaded files, the KV cache in Q8_0"
 # The interpreter's requests are given (a random model does not route
 # questions reliably); the coach writes live, with the cards the selector
-# picks for each message and the earlier turns as chat turns.
+# picks for each message and the earlier turns as chat turns, both roles'
+# keys and values in Q8_0 (the phone's memory setting for v6).
 node -e '
   const ask = (message) => ({message, context: {athlete_id: "demo", tier: "coach", mode: "coach", persona_id: "balanced",
     today: "2026-03-14", readiness: {state: "Productive", confidence: 0.8, level: "Green", data_tier: "Good"},
@@ -306,9 +308,9 @@ node -e '
     console.log(JSON.stringify(ask(m)));' > "$v6/conversation.jsonl"
 converse() {
   "$josi" chat --interpreter "$v6/downloaded/josi-v5-interpreter-q4_k_m.gguf" --knowledge "$v6/downloaded/josi-v5-knowledge.json" \
-    --jsonl --conversation "$v6/conversation.jsonl" > "$v6/conversation.out.jsonl" 2> "$v6/conversation.err"
+    --kv-type q8_0 --jsonl --conversation "$v6/conversation.jsonl" > "$v6/conversation.out.jsonl" 2> "$v6/conversation.err"
 }
-timed "3-turn conversation (cards)" converse
+timed "3-turn conversation (cards, Q8_0 KV)" converse
 node -e '
   for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
     const o = JSON.parse(l);

@@ -4,7 +4,8 @@
 // downloaded through nginx, and the summary table names each; then the v6
 // life of one tiny Qwen3 on a slice of the users' v7 data: unified
 // training, merge, quantize, the release gate refused and skipped, publish
-// with the cards, download, and a three-turn conversation with cards.
+// with the cards, download, and a three-turn conversation with cards and a
+// Q8_0 KV cache.
 #include <gtest/gtest.h>
 
 #include "integration/ship_servers.hpp"
@@ -28,7 +29,7 @@ TEST(Demo, TheShortLifecycleRunsEveryStep) {
                            "publish (S3, --skip-sanity)", "download (nginx)", "chat (prefixes evaluated)",
                            "init-base qwen3-tiny", "train unified (qwen3-tiny)", "merge + export + quantize (v6)",
                            "v6 gate (refused)", "publish v6 (--skip-sanity)", "download v6 (nginx)",
-                           "3-turn conversation (cards)"})
+                           "3-turn conversation (cards, Q8_0 KV)"})
     EXPECT_TRUE(contains(summary, step)) << step << "\n" << summary;
   EXPECT_TRUE(contains(summary, "interpreter 0/5") || contains(summary, "/5 (")) << summary;
   EXPECT_TRUE(contains(summary, "top-1 ")) << summary;
