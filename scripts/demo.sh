@@ -310,7 +310,7 @@ converse() {
   "$josi" chat --interpreter "$v6/downloaded/josi-v5-interpreter-q4_k_m.gguf" --knowledge "$v6/downloaded/josi-v5-knowledge.json" \
     --kv-type q8_0 --jsonl --conversation "$v6/conversation.jsonl" > "$v6/conversation.out.jsonl" 2> "$v6/conversation.err"
 }
-timed "3-turn conversation (cards, Q8_0 KV)" converse
+timed "3-turn conversation, Q8_0 KV" converse
 node -e '
   for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
     const o = JSON.parse(l);

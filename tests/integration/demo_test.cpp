@@ -29,7 +29,7 @@ TEST(Demo, TheShortLifecycleRunsEveryStep) {
                            "publish (S3, --skip-sanity)", "download (nginx)", "chat (prefixes evaluated)",
                            "init-base qwen3-tiny", "train unified (qwen3-tiny)", "merge + export + quantize (v6)",
                            "v6 gate (refused)", "publish v6 (--skip-sanity)", "download v6 (nginx)",
-                           "3-turn conversation (cards, Q8_0 KV)"})
+                           "3-turn conversation, Q8_0 KV"})
     EXPECT_TRUE(contains(summary, step)) << step << "\n" << summary;
   EXPECT_TRUE(contains(summary, "interpreter 0/5") || contains(summary, "/5 (")) << summary;
   EXPECT_TRUE(contains(summary, "top-1 ")) << summary;
