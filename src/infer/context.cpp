@@ -38,6 +38,16 @@ void norm_heads(float* x, int64_t n_heads, int64_t head_dim, const std::vector<f
   for (int64_t head = 0; head < n_heads; ++head) rms_norm(x + head * head_dim, weight.data(), x + head * head_dim, head_dim, eps);
 }
 
+// The model's KV cache; a type its heads cannot hold is refused naming the file.
+KvCache kv_cache_for(const Model& model, int64_t n_ctx, KvType kv_type) {
+  const HParams& hp = model.hparams();
+  try {
+    return KvCache(hp.n_layer, n_ctx, hp.n_head_kv * hp.head_dim, hp.head_dim, kv_type);
+  } catch (const Error& e) {
+    throw Error(model.path().string() + ": " + e.what(), e.code());
+  }
+}
+
 }  // namespace
 
 Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, const Adapter* adapter, KvType kv_type,
@@ -45,8 +55,7 @@ Context::Context(const Model& model, base::ThreadPool& pool, int64_t n_ctx, cons
     : model_(model),
       adapter_(adapter),
       pool_(pool),
-      cache_(model.hparams().n_layer, n_ctx, model.hparams().n_head_kv * model.hparams().head_dim,
-             model.hparams().head_dim, kv_type),
+      cache_(kv_cache_for(model, n_ctx, kv_type)),
       work_(workspace ? std::move(workspace) : std::make_shared<Workspace>()) {
   if (n_ctx <= 0) throw Error(fmt::format("context size {} must be positive", n_ctx), ExitCode::usage);
   if (adapter && &adapter->base() != &model)

@@ -342,6 +342,29 @@ TEST_F(Inference, APromptLongerThanTheContextIsRefused) {
   EXPECT_EQ(run_josi({"generate", gguf("Q8_0").string()}).exit_code, 2);
 }
 
+TEST_F(Inference, AKvCacheTypeTheModelCannotHoldIsRefused) {
+  auto unknown = run_josi({"generate", gguf("Q8_0").string(), "--prompt", "hi", "--kv-type", "q4_0"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("--kv_type: q4_0 not in {f16,q8_0}"), std::string::npos) << unknown.err;
+  // The same weights read as 16 heads of 16 values (8 for keys and values):
+  // a Q8_0 row holds whole 32-value blocks, so only F16 can cache them.
+  const auto narrow = work() / "narrow-heads.gguf";
+  josi::test::rewrite_gguf(
+      gguf("Q8_0"), narrow, [](std::string&, std::vector<uint64_t>&, bool&) {},
+      [](auto& w) {
+        w.set("qwen2.attention.head_count", josi::formats::GgufValue::u32(16));
+        w.set("qwen2.attention.head_count_kv", josi::formats::GgufValue::u32(8));
+      });
+  auto q8 = run_josi({"generate", narrow.string(), "--prompt", "hi", "--max-tokens", "1", "--kv-type", "q8_0"});
+  EXPECT_EQ(q8.exit_code, 2) << q8.err;
+  EXPECT_NE(q8.err.find(narrow.string() +
+                        ": a q8_0 KV cache needs heads of whole 32-value blocks; this model's heads have 16 values"),
+            std::string::npos)
+      << q8.err;
+  auto f16 = run_josi({"generate", narrow.string(), "--prompt", "hi", "--max-tokens", "1", "--kv-type", "f16"});
+  EXPECT_EQ(f16.exit_code, 0) << f16.err;
+}
+
 // --- LoRA adapters at run time ------------------------------------------------
 
 namespace {
