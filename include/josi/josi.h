@@ -35,7 +35,7 @@ extern "C" {
 
 /* The version of the functions and structs below; a library reports it in
  * josi_version. Grows when a call or a struct field is added. */
-#define JOSI_API_VERSION 4
+#define JOSI_API_VERSION 5
 
 typedef struct josi_coach josi_coach;
 
@@ -116,6 +116,15 @@ JOSI_API josi_status josi_coach_turn(josi_coach* coach, const char* turn_json, j
  * returns JOSI_ERR_CANCELLED. Any thread; a cancel while no turn runs is
  * dropped. NULL is ignored. */
 JOSI_API void josi_coach_cancel(josi_coach* coach);
+
+/* Since api 5. Drops the conversation the coach keeps (a new athlete, a
+ * logout). A coach keeps the conversation's keys and values between turns,
+ * so a turn whose context's history continues the previous turn's evaluates
+ * only its new part; a turn with any other history simply evaluates more,
+ * and gives the same reply either way. This call also gives that memory
+ * back; the next turn starts from the system prompts. Not while a turn runs
+ * on `coach`. NULL is ignored. */
+JOSI_API void josi_coach_forget(josi_coach* coach);
 
 /* The last error of `coach` (one line naming the input), or "" after a
  * success. With NULL: the calling thread's last josi_coach_open or

@@ -151,6 +151,10 @@ void josi_coach_cancel(josi_coach* coach) {
   if (coach && coach->coach) coach->coach->cancel();
 }
 
+void josi_coach_forget(josi_coach* coach) {
+  if (coach && coach->coach) coach->coach->forget();
+}
+
 const char* josi_coach_last_error(const josi_coach* coach) { return coach ? coach->last_error.c_str() : thread_error.c_str(); }
 
 josi_status josi_memory_update(const char* memory_json, const char* history_json, char** memory_out) {

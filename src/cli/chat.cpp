@@ -41,8 +41,8 @@ struct Options {
   std::optional<int64_t> n_ctx;
   std::optional<int32_t> max_tokens;
   std::optional<float> temperature, top_p, explainer_repeat_penalty;
-  bool jsonl = false, conversation = false, no_cache = false, no_constrain = false, no_forced_batch = false,
-       no_speculation = false;
+  bool jsonl = false, conversation = false, no_cache = false, no_conversation_cache = false, no_cache_shift = false,
+       no_constrain = false, no_forced_batch = false, no_speculation = false;
 };
 
 // The ChatContext the conversation starts from: the file, or Josi's sample,
@@ -86,6 +86,8 @@ runtime::CoachOptions coach_options(const Options& o) {
   c.kv_type = kv_type_of(o.kv_type);
   if (!o.preset.empty()) c.preset = o.preset;
   c.prefix_cache = !o.no_cache;
+  c.conversation_cache = !o.no_conversation_cache;
+  c.cache_shift = !o.no_cache_shift;
   c.constrain = !o.no_constrain;
   c.seed = o.seed;
   // Flags given replace the preset's values, for both roles.
@@ -125,7 +127,10 @@ std::string turn_summary(const Json& out) {
        fixed(t["interpreter_generate"].get<double>(), 0) + " ms";
   if (!out["explainer"].is_null()) {
     s += " | explainer " + std::to_string(out["explainer"]["tokens"].get<int64_t>()) + " tok, prompt " +
-         fixed(t["explainer_prompt"].get<double>(), 0) + " ms, generate " + fixed(t["explainer_generate"].get<double>(), 0) + " ms";
+         fixed(t["explainer_prompt"].get<double>(), 0) + " ms (" +
+         std::to_string(out["cache"]["explainer"]["reused"].get<int64_t>()) + " cached, " +
+         std::to_string(out["cache"]["explainer"]["evaluated"].get<int64_t>()) + " new), generate " +
+         fixed(t["explainer_generate"].get<double>(), 0) + " ms";
   }
   s += " | total " + fixed(t["total"].get<double>(), 0) + " ms";
   if (!out["interpreter"]["valid"].get<bool>()) s += " | interpreter output invalid";
@@ -214,6 +219,7 @@ void interactive(runtime::Coach& coach, Json context) {
       }
       if (message == "/reset") {
         context = start;
+        coach.forget();
         std::cout << "(conversation reset to the starting context)\n";
         continue;
       }
@@ -295,6 +301,10 @@ void register_chat(CLI::App& app) {
                   "With --jsonl: write what the coach ran as training rows ({\"messages\": ...}) to this JSONL file");
   cmd->add_option("input", o->input, "With --jsonl: the input file (default: standard input)");
   cmd->add_flag(flag("no_cache"), o->no_cache, "Evaluate the whole prompt every turn (to measure what the prefix cache saves)");
+  cmd->add_flag(flag("no_conversation_cache"), o->no_conversation_cache,
+                "Reuse only the system prompts' cache, not the conversation before the turn (to measure what it saves)");
+  cmd->add_flag(flag("no_cache_shift"), o->no_cache_shift,
+                "When the budget drops the oldest turns, evaluate the conversation again instead of moving the cache");
   cmd->add_flag(flag("no_constrain"), o->no_constrain, "Let the interpreter write unconstrained (to measure what the constraint saves)");
   cmd->add_flag(flag("no_forced_batch"), o->no_forced_batch,
                 "Evaluate tokens the constraint forces one at a time (the same answer; to measure what batching saves)");

@@ -68,6 +68,30 @@ void Context::set_n_past(int64_t n) {
   n_past_ = n;
 }
 
+void Context::shift(int64_t from, int64_t to, int64_t count) {
+  if (to < 0 || count < 0 || to > from || from + count > n_past_)
+    throw Error(fmt::format("cannot shift positions {}..{} to {}: the context holds {}", from, from + count, to, n_past_));
+  if (to < from && count > 0) {
+    const auto& h = model_.hparams();
+    cache_.move(from, to, count);
+    // R(p - d) = R(-d) R(p): one rotation by -d turns every moved key back.
+    const int64_t half = h.head_dim / 2, kv_dim = h.n_head_kv * h.head_dim;
+    std::vector<float> cos(static_cast<size_t>(half)), sin(static_cast<size_t>(half));
+    rope_angles(to - from, h.head_dim, h.rope_freq_base, cos.data(), sin.data());
+    pool_.parallel_for(static_cast<size_t>(h.n_layer), 1, [&](size_t begin, size_t end) {
+      std::vector<float> keys(static_cast<size_t>(kv_dim));
+      for (auto layer = static_cast<int64_t>(begin); layer < static_cast<int64_t>(end); ++layer) {
+        for (int64_t pos = to; pos < to + count; ++pos) {
+          cache_.load_keys(layer, pos, keys.data());
+          apply_rope(keys.data(), h.n_head_kv, h.head_dim, cos.data(), sin.data(), h.rope);
+          cache_.store_keys(layer, pos, keys.data());
+        }
+      }
+    });
+  }
+  n_past_ = to + count;
+}
+
 void Context::release_buffers() { work_->release(); }
 
 std::span<const float> Context::eval(std::span<const int32_t> tokens, Logits which) {

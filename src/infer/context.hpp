@@ -42,6 +42,13 @@ class Context {
   // back to a shared prefix) or as loaded into kv_cache() from a saved one.
   // Throws josi::Error when n is outside [0, n_ctx()].
   void set_n_past(int64_t n);
+  // Moves the keys and values of positions [from, from + count) down to
+  // [to, to + count) (to < from), turning each key's rotary position back by
+  // from - to, and continues the conversation at to + count. What the moved
+  // positions attended to before `to` is not recomputed: their values are
+  // those of the longer conversation (as llama.cpp's context shift keeps
+  // them). Throws josi::Error unless to <= from and from + count <= n_past().
+  void shift(int64_t from, int64_t to, int64_t count);
   // Frees the working buffers sized for the largest batch so far (a long
   // prompt's), shared ones included; the next eval sizes them for its own
   // batch again.

@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "base/error.hpp"
+#include "base/mapped_file.hpp"
 #include "kernels/vector_ops.hpp"
+#include "quant/block_quant.hpp"
 
 namespace josi::infer {
 
@@ -40,13 +44,40 @@ size_t KvCache::value_offset(int64_t first) const {
 }
 
 void KvCache::store(int64_t layer, int64_t pos, const float* keys, const float* values) {
-  if (type_ == KvType::f16) {
-    kernels::f32_to_f16(keys, reinterpret_cast<uint16_t*>(k(layer, pos)), kv_dim_);
+  store_keys(layer, pos, keys);
+  if (type_ == KvType::f16)
     kernels::f32_to_f16(values, reinterpret_cast<uint16_t*>(v(layer, pos)), kv_dim_);
-  } else {
-    kernels::f32_to_q8_0(keys, k(layer, pos), kv_dim_);
+  else
     kernels::f32_to_q8_0(values, v(layer, pos), kv_dim_);
-  }
+}
+
+void KvCache::move(int64_t from, int64_t to, int64_t count) {
+  if (count <= 0 || from == to) return;
+  if (from < 0 || to < 0 || from + count > n_ctx_ || to + count > n_ctx_)
+    throw Error(fmt::format("KV cache: positions {}..{} cannot move to {} in a context of {}", from, from + count, to, n_ctx_));
+  for (int which = 0; which < 2; ++which)
+    for (int64_t layer = 0; layer < n_layer_; ++layer)
+      std::memmove(storage_.data() + offset(which, layer, to), storage_.data() + offset(which, layer, from),
+                   static_cast<size_t>(count) * row_bytes_);
+}
+
+void KvCache::load_keys(int64_t layer, int64_t pos, float* keys) const {
+  quant::dequantize_row(type_ == KvType::f16 ? formats::GgmlType::F16 : formats::GgmlType::Q8_0, k(layer, pos), keys, kv_dim_);
+}
+
+void KvCache::store_keys(int64_t layer, int64_t pos, const float* keys) {
+  if (type_ == KvType::f16)
+    kernels::f32_to_f16(keys, reinterpret_cast<uint16_t*>(k(layer, pos)), kv_dim_);
+  else
+    kernels::f32_to_q8_0(keys, k(layer, pos), kv_dim_);
+}
+
+void KvCache::discard(int64_t from) {
+  from = std::max<int64_t>(from, 0);
+  if (from >= n_ctx_) return;
+  for (int which = 0; which < 2; ++which)
+    for (int64_t layer = 0; layer < n_layer_; ++layer)
+      base::release_pages(storage_.data() + offset(which, layer, from), static_cast<size_t>(n_ctx_ - from) * row_bytes_);
 }
 
 void KvCache::scores(int64_t layer, int64_t first, const float* q, int64_t n_keys, float* out) const {

@@ -47,6 +47,16 @@ class KvCache {
   void scores(int64_t layer, int64_t first, const float* q, int64_t n_keys, float* scores) const;
   void add_values(int64_t layer, int64_t first, const float* weights, int64_t n_keys, float* out) const;
 
+  // Copies positions [from, from + count) of every layer to [to, to + count)
+  // (the ranges may overlap).
+  void move(int64_t from, int64_t to, int64_t count);
+  // The keys of (layer, pos) as kv_dim floats, and written back from floats.
+  void load_keys(int64_t layer, int64_t pos, float* keys) const;
+  void store_keys(int64_t layer, int64_t pos, const float* keys);
+  // Gives the memory of positions [from, n_ctx) back to the system (what
+  // they held is gone; they are resident again once written).
+  void discard(int64_t from);
+
  private:
   size_t offset(int which, int64_t layer, int64_t pos) const {
     return static_cast<size_t>((which * n_layer_ + layer) * n_ctx_ + pos) * row_bytes_;

@@ -119,6 +119,10 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
   e.explainer = std::make_unique<RoleSession>("explainer", explainer_model, e.explainer_adapter.get(), e.pool, n_ctx_,
                                               explainer_prompt, options_.kv_type, workspace);
   if (options_.constrain) e.request_constraint();
+  // The interpreter gets no history, so nothing of its cache ever moves.
+  const auto reuse = options_.conversation_cache ? RoleSession::Reuse::conversation : RoleSession::Reuse::prefix;
+  e.interpreter->set_reuse(reuse, false);
+  e.explainer->set_reuse(reuse, options_.cache_shift);
   for (RoleSession* role : {e.interpreter.get(), e.explainer.get()}) {
     role->set_cancel_flag(&cancel_);
     if (options_.prefix_cache) {
@@ -131,6 +135,11 @@ Coach::Coach(CoachOptions options) : options_(std::move(options)) {
 }
 
 Coach::~Coach() = default;
+
+void Coach::forget() {
+  engines_->interpreter->forget();
+  engines_->explainer->forget();
+}
 
 uint64_t Coach::model_bytes() const {
   uint64_t total = engines_->interpreter_model->model.file_bytes();

@@ -9,7 +9,9 @@
 //   -> the athlete memory updated from the message.
 // Both models are opened once (the same file serving both roles is loaded
 // once, each role's adapter, if any, on top of it), share one thread pool, and keep each role's system-prompt prefix
-// in their context between turns (and on disk with a cache directory).
+// in their context between turns (and on disk with a cache directory). The
+// coach's context also keeps the conversation: a turn whose history
+// continues the last one evaluates only what is new (runtime/cache_reuse.hpp).
 // One Coach serves one conversation at a time: turn() is not reentrant.
 #include <atomic>
 #include <cstdint>
@@ -53,6 +55,11 @@ struct CoachOptions {
   std::optional<int64_t> n_ctx;
   infer::KvType kv_type = infer::KvType::f16;      // both roles' KV caches
   bool prefix_cache = true;  // false: every turn evaluates its whole prompt (for measuring)
+  // false: a turn reuses only the system prefix, not the conversation before it (for measuring)
+  bool conversation_cache = true;
+  // false: when the budget drops the coach's oldest turns, the rest of the
+  // conversation is evaluated again instead of moved down in the cache
+  bool cache_shift = true;
   bool constrain = true;     // false: the interpreter writes unconstrained (for measuring)
   // Each role's settings under the preset: the preset's sampling keys
   // replace these, the *_overrides (sampling keys, as a turn's options)
@@ -83,6 +90,11 @@ class Coach {
   // Ends the running turn before its next token (from any thread). A cancel
   // while no turn runs is dropped: each turn starts uncancelled.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+
+  // Drops the conversation the roles' caches hold (a new athlete, a
+  // logout): the next turn reuses only the system prompts, and the memory
+  // of the rest is given back. Not while a turn runs.
+  void forget();
 
   // How each role's prefix was prepared when the coach opened.
   const std::vector<PrefixStatus>& prefixes() const { return prefixes_; }

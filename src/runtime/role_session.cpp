@@ -52,6 +52,7 @@ RoleSession::RoleSession(std::string role, const LoadedModel& model, const infer
       context_(model.model, pool, n_ctx, adapter, kv_type, std::move(workspace)) {
   // The system turn, then the start of the user turn up to its line break.
   prefix_ = text::encode_chatml(*model.tokenizer, {{"system", system_}}, false);
+  system_tokens_ = static_cast<int64_t>(prefix_.size());
   prefix_.push_back(*model.tokenizer->token_id("<|im_start|>"));
   const auto user = model.tokenizer->encode("user\n");
   prefix_.insert(prefix_.end(), user.begin(), user.end());
@@ -80,29 +81,45 @@ PrefixStatus RoleSession::prepare(const std::optional<std::filesystem::path>& ca
     context_.release_buffers();
     if (cache) cache->save(prefix_, context_);
   }
-  intact_ = static_cast<int64_t>(prefix_.size());
+  cached_ = prefix_;
   status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return status;
 }
 
-int64_t RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_prefix) {
-  if (!use_prefix) {
+CacheReuse RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_cache) {
+  if (!use_cache) {
     context_.reset();
-    intact_ = shared_ = 0;
-    return 0;
+    cached_.clear();
+    return {};
   }
   // A message starting with spaces or a line break merges with "user\n" into
   // other tokens: then only the common part is reused.
-  const auto mismatch = std::mismatch(prefix_.begin(), prefix_.end(), prompt.begin(), prompt.end());
-  shared_ = mismatch.first - prefix_.begin();
-  const int64_t kept = std::min(shared_, intact_);
-  context_.set_n_past(kept);
-  intact_ = kept;  // until the turn's prompt is in, what follows is being overwritten
-  return kept;
+  if (reuse_ == Reuse::prefix) {
+    const auto in_prefix = std::mismatch(prefix_.begin(), prefix_.end(), cached_.begin(), cached_.end()).first - prefix_.begin();
+    cached_.resize(static_cast<size_t>(in_prefix));
+  }
+  const auto start = *model_.tokenizer->token_id("<|im_start|>");
+  const CacheReuse reuse = plan_reuse(cached_, prompt, system_tokens_, start, shift_ && reuse_ == Reuse::conversation);
+  context_.set_n_past(static_cast<int64_t>(cached_.size()));
+  if (reuse.moved > 0) {
+    context_.shift(reuse.moved_from, reuse.kept, reuse.moved);
+    cached_.erase(cached_.begin() + reuse.kept, cached_.begin() + reuse.moved_from);
+  }
+  // Until the turn's prompt is in, what follows is being overwritten.
+  cached_.resize(static_cast<size_t>(reuse.reused()));
+  context_.set_n_past(reuse.reused());
+  return reuse;
+}
+
+void RoleSession::forget() {
+  const auto in_prefix = std::mismatch(prefix_.begin(), prefix_.end(), cached_.begin(), cached_.end()).first - prefix_.begin();
+  cached_.resize(static_cast<size_t>(in_prefix));
+  context_.set_n_past(static_cast<int64_t>(in_prefix));
+  context_.kv_cache().discard(static_cast<int64_t>(in_prefix));
 }
 
 RoleRun RoleSession::run(const std::vector<text::ChatMessage>& turns, const RoleSettings& settings, uint64_t seed,
-                         infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text) {
+                         infer::TokenConstraint* constraint, bool use_cache, const TextCallback& on_text) {
   const auto& tokenizer = *model_.tokenizer;
   std::vector<text::ChatMessage> messages = {{"system", system_}};
   messages.insert(messages.end(), turns.begin(), turns.end());
@@ -125,7 +142,12 @@ RoleRun RoleSession::run(const std::vector<text::ChatMessage>& turns, const Role
     replay = tokenizer.encode(*settings.replay);
     gen.replay = &replay;
   }
-  run.reused_tokens = start_turn(run.prompt_ids, use_prefix);
+  const auto start = std::chrono::steady_clock::now();
+  const CacheReuse reuse = start_turn(run.prompt_ids, use_cache);
+  const double placed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  run.reused_tokens = reuse.reused();
+  run.moved_tokens = reuse.moved;
+  run.dropped_tokens = reuse.dropped();
   // A model may write bytes that are not UTF-8 (a token can end inside a
   // character, a random one anywhere): what leaves the runtime is made valid.
   // A think block is never shown (coach/think_block.hpp).
@@ -137,15 +159,19 @@ RoleRun RoleSession::run(const std::vector<text::ChatMessage>& turns, const Role
     };
   }
   const auto result = infer::generate(context_, tokenizer, run.prompt_ids, gen, stream);
-  intact_ = shared_;  // the prompt is in: the prefix it shares is intact again
+  // The context now holds the prompt and the answer's tokens evaluated so
+  // far (a cancelled turn's too): the next turn starts from them.
+  cached_ = run.prompt_ids;
+  cached_.insert(cached_.end(), result.tokens.begin(), result.tokens.end());
+  cached_.resize(static_cast<size_t>(context_.n_past()));
   if (result.stop == infer::StopReason::cancelled) throw Cancelled(role_ + ": the turn was cancelled");
   if (on_text) {
     if (const std::string rest = shown.finish(); !rest.empty()) on_text(base::valid_utf8(rest));
   }
   run.set_output(result.text);
   run.tokens = static_cast<int64_t>(result.tokens.size());
-  run.prompt_ms = result.prompt_seconds * 1000;
-  run.first_token_ms = result.first_token_seconds * 1000;
+  run.prompt_ms = placed_ms + result.prompt_seconds * 1000;
+  run.first_token_ms = placed_ms + result.first_token_seconds * 1000;
   run.generate_ms = result.generate_seconds * 1000;
   run.sample_ms = result.sample_seconds * 1000;
   run.constraint_ms = result.constraint_seconds * 1000;

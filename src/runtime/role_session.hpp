@@ -2,8 +2,10 @@
 // One role (interpreter or explainer) on its model: the system prompt, the
 // tokens of the prefix every turn of the role starts with,
 //   <|im_start|>system\n{prompt}<|im_end|>\n<|im_start|>user\n
-// and the context whose KV cache keeps that prefix between turns, so a turn
-// evaluates only its own user turn.
+// and the context whose KV cache keeps, between turns, what the role last
+// evaluated: the prefix, then the last turn's prompt and answer. A turn
+// evaluates only where its prompt parts from that (runtime/cache_reuse.hpp):
+// the interpreter its user turn, the coach its conversation's new turn.
 #include <chrono>
 #include <atomic>
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include "formats/josi_metadata.hpp"
 #include "infer/context.hpp"
 #include "infer/token_constraint.hpp"
+#include "runtime/cache_reuse.hpp"
 #include "runtime/prefix_cache.hpp"
 #include "runtime/turn.hpp"
 #include "text/chat_template.hpp"
@@ -60,22 +63,35 @@ class RoleSession {
   const std::vector<int32_t>& prefix() const { return prefix_; }
   // A flag another thread may raise to end the running generation (not owned).
   void set_cancel_flag(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+  // How much of the cache a turn may reuse: the system prefix only, or the
+  // last turn's prompt and answer too; with `shift`, also a later stretch
+  // of them moved over the oldest turns the prompt builder dropped.
+  enum class Reuse { prefix, conversation };
+  void set_reuse(Reuse reuse, bool shift) {
+    reuse_ = reuse;
+    shift_ = shift;
+  }
+  // Drops the conversation from the cache (a new athlete): the next turn
+  // reuses the system prefix only, and the memory of the rest is given back.
+  void forget();
 
   // Puts the prefix into the context: from the cache file in `cache_dir` when
   // it holds it, otherwise by evaluating it (then saving it there).
   PrefixStatus prepare(const std::optional<std::filesystem::path>& cache_dir);
   // The model's answer to `turns`, the conversation after the system prompt
-  // (ChatML, the model's stop tokens); it ends with the user turn. With `use_prefix` the cached prefix is reused;
+  // (ChatML, the model's stop tokens); it ends with the user turn. With
+  // `use_cache` what the context holds is reused (set_reuse), otherwise
+  // the whole prompt is evaluated;
   // `constraint` (may be null) restricts the tokens; `on_text` gets the text
   // as it is written. What the model wrote comes back as valid UTF-8.
   // Throws josi::Cancelled when the cancel flag was raised meanwhile.
   RoleRun run(const std::vector<text::ChatMessage>& turns, const RoleSettings& settings, uint64_t seed,
-              infer::TokenConstraint* constraint, bool use_prefix, const TextCallback& on_text = {});
+              infer::TokenConstraint* constraint, bool use_cache, const TextCallback& on_text = {});
 
  private:
-  // Positions the context for a prompt: it keeps the longest cached prefix
-  // the prompt starts with (the turn then overwrites what follows).
-  int64_t start_turn(const std::vector<int32_t>& prompt, bool use_prefix);
+  // Positions the context for a prompt: what it keeps of the cache (the
+  // turn then overwrites what follows).
+  CacheReuse start_turn(const std::vector<int32_t>& prompt, bool use_cache);
 
   std::string role_;
   const LoadedModel& model_;
@@ -83,8 +99,10 @@ class RoleSession {
   std::string system_;
   std::vector<int32_t> prefix_;
   infer::Context context_;
-  int64_t intact_ = 0;  // prefix tokens whose keys and values the context holds
-  int64_t shared_ = 0;  // prefix tokens the current turn's prompt starts with
+  int64_t system_tokens_ = 0;     // the system turn's, before <|im_start|>user
+  std::vector<int32_t> cached_;   // the tokens whose keys and values the context holds, from position 0
+  Reuse reuse_ = Reuse::conversation;
+  bool shift_ = false;
   const std::atomic<bool>* cancel_ = nullptr;
 };
 

@@ -227,8 +227,18 @@ Json to_json(const TurnResult& r) {
                   {"explainer_generate", r.explainer ? ms(r.explainer->generate_ms) : 0.0},
                   {"total", ms(r.total_ms)}};
   out["timings_ms"] = timings;
-  out["cache"] = {{"interpreter_prefix_tokens", r.interpreter.reused_tokens},
-                  {"explainer_prefix_tokens", r.explainer ? r.explainer->reused_tokens : 0}};
+  const auto cache_use = [](const RoleRun* run) -> Json {
+    if (!run) return {{"reused", 0}, {"evaluated", 0}, {"moved", 0}, {"dropped", 0}};
+    return {{"reused", run->reused_tokens},
+            {"evaluated", run->prompt_tokens - run->reused_tokens},
+            {"moved", run->moved_tokens},
+            {"dropped", run->dropped_tokens}};
+  };
+  const RoleRun* explainer = r.explainer ? &*r.explainer : nullptr;
+  out["cache"] = {{"interpreter", cache_use(&r.interpreter)},
+                  {"explainer", cache_use(explainer)},
+                  {"interpreter_prefix_tokens", r.interpreter.reused_tokens},
+                  {"explainer_prefix_tokens", explainer ? explainer->reused_tokens : 0}};
   out["memory"] = r.memory;
   out["history"] = r.history;
   out["preset"] = r.preset;

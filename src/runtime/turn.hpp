@@ -82,7 +82,10 @@ struct RoleRun {
     double score = 0;
   };
   std::vector<Card> cards;    // the coaching cards in its prompt
-  int64_t prompt_tokens = 0, reused_tokens = 0;
+  int64_t prompt_tokens = 0;
+  int64_t reused_tokens = 0;   // of the prompt's, whose keys and values came from the cache
+  int64_t moved_tokens = 0;    // of those, moved over older turns the prompt no longer has
+  int64_t dropped_tokens = 0;  // cached positions of those older turns, dropped
   double prompt_ms = 0, first_token_ms = 0, generate_ms = 0, sample_ms = 0, constraint_ms = 0;
   std::string stop;     // stop_token | max_tokens | context_full
   infer::DecodingCounts decoding;

@@ -41,7 +41,7 @@ static char* turn_with_seed(const char* turns_path, int seed) {
 
 static void test_version_and_options(void) {
   CHECK(contains(josi_version(), "libjosi "));
-  CHECK(contains(josi_version(), "(api 4)"));
+  CHECK(contains(josi_version(), "(api 5)"));
   josi_options o;
   memset(&o, 0xAB, sizeof o);
   josi_options_init(&o);
@@ -184,6 +184,18 @@ static void test_turns(const char* model, const char* turns) {
   CHECK(josi_coach_turn(coach, turn, NULL, NULL, &again) == JOSI_OK);
   /* Same seed, same turn: identical apart from the timings. */
   CHECK(again && first && strncmp(again, first, (size_t)(strstr(first, "\"timings_ms\"") - first)) == 0);
+  josi_string_free(again);
+
+  /* The same turn again reuses the conversation the coach keeps; after
+   * josi_coach_forget only the system prompts are reused. Same result. */
+  CHECK(josi_coach_turn(coach, turn, NULL, NULL, &again) == JOSI_OK);
+  CHECK(again && contains(again, "\"evaluated\": 1, "));
+  josi_string_free(again);
+  josi_coach_forget(coach);
+  josi_coach_forget(NULL);
+  CHECK(josi_coach_turn(coach, turn, NULL, NULL, &again) == JOSI_OK);
+  CHECK(again && first && strncmp(again, first, (size_t)(strstr(first, "\"timings_ms\"") - first)) == 0);
+  CHECK(again && !contains(again, "\"interpreter\": {\"reused\": 0") && !contains(again, "\"evaluated\": 1, "));
   josi_string_free(again);
   josi_string_free(first);
   free(turn);

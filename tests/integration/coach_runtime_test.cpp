@@ -140,6 +140,7 @@ TEST_F(CoachRuntime, TurnsRepeatWithASeedAndTheCachedPrefixChangesOnlyTheTime) {
   // The second message starts with line breaks, which merge with the
   // prefix's "user\n" into other tokens: less of the prefix is reused for it
   // (and for the turn after it, which puts the prefix's last token back).
+  // The same turn again reuses all of its prompt but the last token.
   const int64_t prefix = cached.prefixes()[0].tokens;
   for (const char* message : {"I want to do a 45 minute run today", "\n\nWhat is Zone 2?", "I'm sick, can't train this week"}) {
     const auto a = cached.turn(turn(message, 7));
@@ -149,12 +150,11 @@ TEST_F(CoachRuntime, TurnsRepeatWithASeedAndTheCachedPrefixChangesOnlyTheTime) {
     EXPECT_EQ(a["interpreter"]["raw"], c["interpreter"]["raw"]) << message;
     EXPECT_EQ(a["reply"], c["reply"]) << message;
     EXPECT_GT(a["cache"]["interpreter_prefix_tokens"].get<int64_t>(), 300);
-    if (message[0] == '\n') {
-      EXPECT_LT(b["cache"]["interpreter_prefix_tokens"].get<int64_t>(), prefix);
-    } else {
-      EXPECT_EQ(b["cache"]["interpreter_prefix_tokens"].get<int64_t>(), prefix);
-    }
+    if (message[0] == '\n') EXPECT_LT(a["cache"]["interpreter_prefix_tokens"].get<int64_t>(), prefix);
+    EXPECT_EQ(b["cache"]["interpreter"]["reused"].get<int64_t>(), b["interpreter"]["prompt_tokens"].get<int64_t>() - 1);
+    EXPECT_EQ(b["cache"]["interpreter"]["evaluated"].get<int64_t>(), 1);
     EXPECT_EQ(c["cache"]["interpreter_prefix_tokens"].get<int64_t>(), 0);
+    EXPECT_EQ(c["cache"]["interpreter"]["evaluated"], c["interpreter"]["prompt_tokens"]);
     EXPECT_NE(cached.turn(turn(message, 8))["interpreter"]["raw"], a["interpreter"]["raw"]) << message;
   }
 }

@@ -6,6 +6,7 @@
 // applied at run time against their merge into the base; and the bad inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -153,6 +154,48 @@ TEST_F(Inference, OneBatchEqualsTokenByTokenBitForBit) {
       ASSERT_TRUE(josi::test::one_by_one_logits(gguf(type), tokens) == all_logits(gguf(type), tokens))
           << type << " " << kernels::isa_name(isa);
   }
+}
+
+// Moving cached positions down (the coach's dropped turns) turns each key
+// back to its new position. The first layer's keys and values depend on the
+// token and its position only, so there they equal a cold evaluation's at
+// the new positions, up to the cache type's rounding; deeper layers keep
+// what the longer conversation made of them, whose cost bench/conversation.sh
+// measures as the KL against a cold evaluation.
+TEST_F(Inference, AShiftedCacheHoldsTheKeysOfTheirNewPositions) {
+  infer::Model model(gguf("f16"));
+  josi::base::ThreadPool pool(2);
+  const int64_t kv_dim = model.hparams().n_head_kv * model.hparams().head_dim;
+  std::vector<int32_t> kept(kTokens.begin(), kTokens.begin() + 2);
+  kept.insert(kept.end(), kTokens.begin() + 6, kTokens.end());
+  for (const auto [type, tolerance] : {std::pair{infer::KvType::f16, 4e-3f}, std::pair{infer::KvType::q8_0, 2.5e-2f}}) {
+    infer::Context shifted(model, pool, 64, nullptr, type), cold(model, pool, 64, nullptr, type);
+    shifted.eval(kTokens);
+    shifted.shift(6, 2, static_cast<int64_t>(kTokens.size()) - 6);  // tokens 2..5 dropped
+    cold.eval(kept);
+    ASSERT_EQ(shifted.n_past(), cold.n_past());
+    std::vector<float> a(static_cast<size_t>(kv_dim)), b(a.size());
+    for (int64_t pos = 0; pos < cold.n_past(); ++pos) {
+      shifted.kv_cache().load_keys(0, pos, a.data());
+      cold.kv_cache().load_keys(0, pos, b.data());
+      float largest = 0, worst = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        largest = std::max(largest, std::fabs(b[i]));
+        worst = std::max(worst, std::fabs(a[i] - b[i]));
+      }
+      EXPECT_LE(worst, tolerance * largest) << infer::kv_type_name(type) << " position " << pos;
+      EXPECT_EQ(std::memcmp(shifted.kv_cache().v(0, pos), cold.kv_cache().v(0, pos), shifted.kv_cache().row_bytes()), 0)
+          << "values have no position";
+    }
+    // Both go on from there.
+    const auto next = shifted.eval(std::vector<int32_t>{kTokens[3]});
+    EXPECT_TRUE(std::all_of(next.begin(), next.end(), [](float x) { return std::isfinite(x); }));
+    EXPECT_EQ(shifted.n_past(), cold.n_past() + 1);
+  }
+  infer::Context context(model, pool, 64);
+  context.eval(kTokens);
+  EXPECT_THROW(context.shift(6, 8, 4), josi::Error) << "only down";
+  EXPECT_THROW(context.shift(10, 2, 8), josi::Error) << "past what the context holds";
 }
 
 // Drafts are kept only where they are what the sampler chooses, so the

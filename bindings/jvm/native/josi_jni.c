@@ -163,6 +163,11 @@ JNIEXPORT void JNICALL Java_dev_josi_JosiCoach_nativeCancel(JNIEnv* env, jclass 
   josi_coach_cancel((josi_coach*)(intptr_t)handle);
 }
 
+JNIEXPORT void JNICALL Java_dev_josi_JosiCoach_nativeForget(JNIEnv* env, jclass cls, jlong handle) {
+  (void)env, (void)cls;
+  josi_coach_forget((josi_coach*)(intptr_t)handle);
+}
+
 JNIEXPORT void JNICALL Java_dev_josi_JosiCoach_nativeClose(JNIEnv* env, jclass cls, jlong handle) {
   (void)env, (void)cls;
   josi_coach_close((josi_coach*)(intptr_t)handle);

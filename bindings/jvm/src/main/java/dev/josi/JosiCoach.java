@@ -117,6 +117,22 @@ public final class JosiCoach implements AutoCloseable {
     }
   }
 
+  /**
+   * Drops the conversation the coach keeps between turns (a new athlete, a
+   * logout) and gives its memory back; the next turn starts from the system
+   * prompts. The coach reuses a conversation by itself when a turn's history
+   * continues the previous turn's, so this is for privacy and memory, never
+   * needed for correct replies. Waits for a running turn to end.
+   */
+  public void forget() {
+    if (turningThread == Thread.currentThread()) {
+      throw new IllegalStateException("JosiCoach.forget called from inside a turn (a TextListener)");
+    }
+    synchronized (turnLock) {
+      nativeForget(openHandle());
+    }
+  }
+
   /** Cancels a running turn, waits for it to end, and frees the models. Calling it again does nothing. */
   @Override
   public void close() {
@@ -173,6 +189,8 @@ public final class JosiCoach implements AutoCloseable {
   private static native byte[] nativeTurn(long handle, byte[] turnJson, TextListener listener) throws JosiException;
 
   private static native void nativeCancel(long handle);
+
+  private static native void nativeForget(long handle);
 
   private static native void nativeClose(long handle);
 

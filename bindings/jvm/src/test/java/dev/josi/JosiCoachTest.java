@@ -66,8 +66,10 @@ class JosiCoachTest {
     return out.append('"').toString();
   }
 
+  /** The result without its timings and cache use, which depend on what ran before. */
   static String withoutTimings(String result) {
-    return result.replaceFirst("\"timings_ms\": \\{[^}]*\\}", "");
+    return result.replaceFirst("\"timings_ms\": \\{[^}]*\\}", "")
+        .replaceFirst("\"cache\": \\{.*?\"explainer_prefix_tokens\": \\d+\\}", "");
   }
 
   static String josiChat(String turnJson) throws Exception {
@@ -82,7 +84,7 @@ class JosiCoachTest {
 
   @Test
   void versionNamesTheApi() {
-    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 4\\)"), JosiCoach.version());
+    assertTrue(JosiCoach.version().matches("libjosi \\d+\\.\\d+\\.\\d+ \\(api 5\\)"), JosiCoach.version());
   }
 
   @Test
@@ -252,6 +254,20 @@ class JosiCoachTest {
     JosiException e = assertThrows(JosiException.class, () -> JosiCoach.open(options));
     assertSame(JosiException.Status.ARGUMENT, e.status());
     assertTrue(e.getMessage().contains("kv_type"), e.getMessage());
+  }
+
+  @Test
+  void theSameTurnAgainReusesTheConversationAndForgetDropsIt() throws Exception {
+    String turn = turnJson("Why is my session easy today?", 5, 30);
+    String first = coach.turn(turn, null);
+    String again = coach.turn(turn, null);
+    assertEquals(withoutTimings(first), withoutTimings(again));
+    assertTrue(again.contains("\"cache\": {\"interpreter\": {\"reused\": "), again);
+    assertTrue(again.contains("\"evaluated\": 1, "), again);
+    coach.forget();
+    String afterForget = coach.turn(turn, null);
+    assertEquals(withoutTimings(first), withoutTimings(afterForget));
+    assertFalse(afterForget.contains("\"evaluated\": 1, "), afterForget);
   }
 
   @Test
