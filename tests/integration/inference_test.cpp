@@ -168,7 +168,7 @@ TEST_F(Inference, AShiftedCacheHoldsTheKeysOfTheirNewPositions) {
   const int64_t kv_dim = model.hparams().n_head_kv * model.hparams().head_dim;
   std::vector<int32_t> kept(kTokens.begin(), kTokens.begin() + 2);
   kept.insert(kept.end(), kTokens.begin() + 6, kTokens.end());
-  for (const auto [type, tolerance] : {std::pair{infer::KvType::f16, 4e-3f}, std::pair{infer::KvType::q8_0, 2.5e-2f}}) {
+  for (const auto& [type, tolerance] : {std::pair{infer::KvType::f16, 4e-3f}, std::pair{infer::KvType::q8_0, 2.5e-2f}}) {
     infer::Context shifted(model, pool, 64, nullptr, type), cold(model, pool, 64, nullptr, type);
     shifted.eval(kTokens);
     shifted.shift(6, 2, static_cast<int64_t>(kTokens.size()) - 6);  // tokens 2..5 dropped
