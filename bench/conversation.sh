@@ -33,9 +33,10 @@ chat() {  # chat TURNS_FILE OUT [flags...]
 
 for n in ${TURNS:-6 20}; do
   node "$root/bench/conversation_turns.js" "$v7/data/conversations" "$root/data/chat_context.sample.json" "$n" > "$work/turns_$n.jsonl"
-  plain=""
-  [ "$n" -le "${PLAIN_TURNS:-6}" ] && plain=1
-  for ((r = 1; r <= rounds; r++)); do
+  # Only the conversations run both ways are timed against each other: best of ROUNDS.
+  plain="" runs=1
+  if [ "$n" -le "${PLAIN_TURNS:-6}" ]; then plain=1 runs="$rounds"; fi
+  for ((r = 1; r <= runs; r++)); do
     chat "$work/turns_$n.jsonl" "$work/kept_${n}_$r.jsonl"
     [ -n "$plain" ] && chat "$work/turns_$n.jsonl" "$work/plain_${n}_$r.jsonl" --no-conversation-cache
   done
@@ -52,7 +53,7 @@ for n in ${TURNS:-6 20}; do
     };
     const best = (runs, t, get) => Math.min(...runs.map((run) => get(run[t])));
     const kept = load("kept"), plain = load("plain");
-    console.log(`-- ${n} turns, best of ${rounds}`);
+    console.log(`-- ${n} turns` + (rounds > 1 ? `, best of ${rounds} alternating runs` : ""));
     console.log("turn  prompt  kept: eval  moved  first ms   turn ms" + (plain.length ? " | plain: eval  first ms   turn ms  first x" : ""));
     let reusing = 0, third = 0;
     const first = [], prefix = kept[0][0].cache.explainer.reused;
@@ -72,7 +73,7 @@ for n in ${TURNS:-6 20}; do
     }
     console.log(`turns 2-${n} reusing the conversation: ${reusing}/${n - 1} (${(100 * reusing / (n - 1)).toFixed(0)}%); evaluating at most 1/3 of the coach prompt: ${third}/${n - 1}`);
     if (n >= 5) console.log(`turn 5 time to first token / turn 1: ${(first[4] / first[0]).toFixed(2)}`);
-  ' "$work" "$n" "$rounds"
+  ' "$work" "$n" "$runs"
 done
 
 kl_turns="${KL_TURNS:-3}"

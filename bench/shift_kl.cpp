@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     if (reuse.moved > 0) kept.shift(reuse.moved_from, reuse.kept, reuse.moved);
     kept.set_n_past(reuse.reused());
     const std::span<const int32_t> rest(prompt.data() + reuse.reused(), prompt.size() - static_cast<size_t>(reuse.reused()));
-    const bool compare = reuse.moved > 0 && compared < most;
+    if (compared == most) break;
+    const bool compare = reuse.moved > 0;
     const auto rows = static_cast<int64_t>(rest.size());
     std::vector<float> moved_logits;
     if (compare) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "infer/attention.hpp"
 #include "infer/layer_ops.hpp"
 #include "quant/block_quant.hpp"
 
@@ -238,29 +239,17 @@ kernels::RowsDone Context::add_to_residual(const float* y, const std::vector<flo
   };
 }
 
-// Causal attention of the batch's queries (positions n_past..n_past+n-1) over
-// the cache, one (token, head) pair per work item.
+// Causal attention of the batch's queries over the cache (infer/attention.hpp).
 void Context::attention(int64_t layer, int64_t n, bool gather) {
   Workspace& w = *work_;
   const auto& h = model_.hparams();
-  const int64_t q_dim = h.n_head * h.head_dim;
-  const int64_t group = h.n_head / h.n_head_kv, hd = h.head_dim;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  pool_.parallel_for(static_cast<size_t>(n * h.n_head), 1, [&](size_t begin, size_t end) {
-    std::vector<float> scores(static_cast<size_t>(n_past_ + n));
-    for (size_t item = begin; item < end; ++item) {
-      const int64_t t = static_cast<int64_t>(item) / h.n_head, head = static_cast<int64_t>(item) % h.n_head;
-      const int64_t kv_offset = (head / group) * hd, n_keys = n_past_ + t + 1;
-      const float* q = &w.q[static_cast<size_t>(t * q_dim + head * hd)];
-      cache_.scores(layer, kv_offset, q, n_keys, scores.data());
-      for (int64_t j = 0; j < n_keys; ++j) scores[j] *= scale;
-      softmax(scores.data(), n_keys);
-      float* out = &w.attn[static_cast<size_t>(t * q_dim + head * hd)];
-      std::fill(out, out + hd, 0.0f);
-      cache_.add_values(layer, kv_offset, scores.data(), n_keys, out);
-      if (gather) w.adapter_input.add(t, head * hd, head * hd + hd, out);
-    }
-  });
+  AttentionDone done;
+  if (gather) {
+    done = [&w, hd = h.head_dim](int64_t t, int64_t head, const float* out) {
+      w.adapter_input.add(t, head * hd, head * hd + hd, out);
+    };
+  }
+  infer::attention(cache_, layer, {h.n_head, h.n_head_kv, h.head_dim}, w.q.data(), n, n_past_, w.attn.data(), pool_, done);
 }
 
 }  // namespace josi::infer

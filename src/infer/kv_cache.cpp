@@ -80,16 +80,17 @@ void KvCache::discard(int64_t from) {
       base::release_pages(storage_.data() + offset(which, layer, from), static_cast<size_t>(n_ctx_ - from) * row_bytes_);
 }
 
-void KvCache::scores(int64_t layer, int64_t first, const float* q, int64_t n_keys, float* out) const {
-  const uint8_t* rows = k(layer, 0) + value_offset(first);
+void KvCache::scores(int64_t layer, int64_t first, const float* q, int64_t from, int64_t n_keys, float* out) const {
+  const uint8_t* rows = k(layer, from) + value_offset(first);
   if (type_ == KvType::f16)
     kernels::dot_f32_f16_rows(q, reinterpret_cast<const uint16_t*>(rows), kv_dim_, n_keys, head_dim_, out);
   else
     kernels::dot_f32_q8_0_rows(q, rows, static_cast<int64_t>(row_bytes_), n_keys, head_dim_, out);
 }
 
-void KvCache::add_values(int64_t layer, int64_t first, const float* weights, int64_t n_keys, float* out) const {
-  const uint8_t* rows = v(layer, 0) + value_offset(first);
+void KvCache::add_values(int64_t layer, int64_t first, const float* weights, int64_t from, int64_t n_keys,
+                         float* out) const {
+  const uint8_t* rows = v(layer, from) + value_offset(first);
   if (type_ == KvType::f16)
     kernels::axpy_f16_rows(weights, reinterpret_cast<const uint16_t*>(rows), kv_dim_, n_keys, head_dim_, out);
   else

@@ -258,7 +258,7 @@ class JosiCoachTest {
 
   @Test
   void theSameTurnAgainReusesTheConversationAndForgetDropsIt() throws Exception {
-    String turn = turnJson("Why is my session easy today?", 5, 30);
+    String turn = turnJson("Why is my session easy today?", 5, 40);
     String first = coach.turn(turn, null);
     String again = coach.turn(turn, null);
     assertEquals(withoutTimings(first), withoutTimings(again));
