@@ -6,10 +6,13 @@
 // of kKeyTile positions with a running softmax (the largest score so far,
 // the sum of the weights, and the weighted values, rescaled when the
 // largest grows). A tile of keys and values is read from the cache once per
-// item and stays in the core's cache while its queries use it, so a long
-// prompt no longer streams the whole cache once per query head. The tiles
-// start at position 0 whatever the batch, so a query's result does not
-// depend on its batch, bit for bit.
+// item, as floats, and its scores and weighted values are two small
+// products (kernels::gemm_f32_tile) over all the item's queries at once, so
+// a long prompt no longer streams the whole cache once per query head nor
+// sums each dot product across a vector. The tiles start at position 0
+// whatever the batch, and a query's scores and weights are computed the
+// same way in any tile, so its result does not depend on its batch, bit
+// for bit.
 //
 // attention_reference() is the plain form it is tested against: each query
 // head on its own, its whole softmax at once.

@@ -65,6 +65,23 @@ void KvCache::load_keys(int64_t layer, int64_t pos, float* keys) const {
   quant::dequantize_row(type_ == KvType::f16 ? formats::GgmlType::F16 : formats::GgmlType::Q8_0, k(layer, pos), keys, kv_dim_);
 }
 
+namespace {
+
+void load_rows(const uint8_t* rows, size_t row_bytes, KvType type, int64_t n, int64_t head_dim, float* out, int64_t ld) {
+  const auto ggml = type == KvType::f16 ? formats::GgmlType::F16 : formats::GgmlType::Q8_0;
+  for (int64_t j = 0; j < n; ++j) quant::dequantize_row(ggml, rows + static_cast<size_t>(j) * row_bytes, out + j * ld, head_dim);
+}
+
+}  // namespace
+
+void KvCache::load_keys(int64_t layer, int64_t first, int64_t from, int64_t n, float* out, int64_t ld) const {
+  load_rows(k(layer, from) + value_offset(first), row_bytes_, type_, n, head_dim_, out, ld);
+}
+
+void KvCache::load_values(int64_t layer, int64_t first, int64_t from, int64_t n, float* out, int64_t ld) const {
+  load_rows(v(layer, from) + value_offset(first), row_bytes_, type_, n, head_dim_, out, ld);
+}
+
 void KvCache::store_keys(int64_t layer, int64_t pos, const float* keys) {
   if (type_ == KvType::f16)
     kernels::f32_to_f16(keys, reinterpret_cast<uint16_t*>(k(layer, pos)), kv_dim_);

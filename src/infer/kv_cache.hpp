@@ -47,6 +47,11 @@ class KvCache {
   void scores(int64_t layer, int64_t first, const float* q, int64_t from, int64_t n_keys, float* scores) const;
   void add_values(int64_t layer, int64_t first, const float* weights, int64_t from, int64_t n_keys, float* out) const;
 
+  // The head_dim values from `first` of positions [from, from + n) of
+  // `layer`'s keys (or values) as floats, row j at out + j · ld.
+  void load_keys(int64_t layer, int64_t first, int64_t from, int64_t n, float* out, int64_t ld) const;
+  void load_values(int64_t layer, int64_t first, int64_t from, int64_t n, float* out, int64_t ld) const;
+
   // Copies positions [from, from + count) of every layer to [to, to + count)
   // (the ranges may overlap).
   void move(int64_t from, int64_t to, int64_t count);

@@ -91,6 +91,8 @@ struct VectorKernels {
   void (*axpy_q8_0_rows)(const float* w, const uint8_t* rows, int64_t stride, int64_t n_rows, int64_t n, float* y);
   // add_panels_f16 on whole panels only (the caller pads the last).
   void (*add_panels_f16)(const float* u, int64_t rank, const uint16_t* panels, int64_t n_panels, float* y);
+  void (*gemm_f32_tile)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                        int64_t k, int64_t n, bool accumulate);
 };
 
 const VectorKernels* vector_kernels_scalar();

@@ -87,12 +87,23 @@ void scalar_add_panels_f16(const float* u, int64_t rank, const uint16_t* panels,
       for (int64_t j = 0; j < rank; ++j) y[i] += u[j] * formats::f16_to_f32(panels[j * kLowRankPanel + i]);
 }
 
+void scalar_gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                          int64_t k, int64_t n, bool accumulate) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = accumulate ? c[r * ldc + j] : 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += a[r * lda + i] * b[i * ldb + j];
+      c[r * ldc + j] = acc;
+    }
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_scalar() {
   static const VectorKernels kernels{scalar_dot_f32,          scalar_dot_f32_f16,       scalar_axpy_f16,
                                      scalar_f32_to_f16,       scalar_dot_f32_f16_rows,  scalar_axpy_f16_rows,
-                                     scalar_dot_f32_q8_0_rows, scalar_axpy_q8_0_rows, scalar_add_panels_f16};
+                                     scalar_dot_f32_q8_0_rows, scalar_axpy_q8_0_rows, scalar_add_panels_f16,
+                                     scalar_gemm_f32_tile};
   return &kernels;
 }
 
@@ -146,6 +157,11 @@ void dot_f32_q8_0_rows(const float* a, const uint8_t* rows_q8_0, int64_t stride,
 }
 void axpy_q8_0_rows(const float* w, const uint8_t* rows_q8_0, int64_t stride, int64_t rows, int64_t n, float* y) {
   active_kernels().axpy_q8_0_rows(w, rows_q8_0, stride, rows, n, y);
+}
+
+void gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                   int64_t k, int64_t n, bool accumulate) {
+  active_kernels().gemm_f32_tile(a, lda, b, ldb, c, ldc, rows, k, n, accumulate);
 }
 
 void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels_f16, int64_t n_rows, float* y) {

@@ -35,4 +35,14 @@ void axpy_q8_0_rows(const float* w, const uint8_t* rows_q8_0, int64_t stride, in
 constexpr int64_t kLowRankPanel = 16;
 void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels_f16, int64_t n_rows, float* y);
 
+// A small f32 product for attention's tiles: c[r][j] = (c[r][j] when
+// `accumulate`, else 0) + Σ_i a[r·lda + i] · b[i·ldb + j], for r < rows,
+// j < n, i < k; n is a multiple of kTileColumns (callers pad b's and c's
+// rows). Each c[r][j] is summed over i in order in a lane of its own, so it
+// does not depend on rows, n or the other elements: a query's attention
+// comes out the same in any batch.
+constexpr int64_t kTileColumns = 16;
+void gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows,
+                   int64_t k, int64_t n, bool accumulate);
+
 }  // namespace josi::kernels

@@ -145,12 +145,40 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
   for (; p < n_panels; ++p) add_panel_group<1>(u, rank, panels + p * rank * 16, y + p * 16);
 }
 
+// R rows × 2 vectors (16 columns) of c in registers; b's two vectors loaded
+// once per i for all R rows.
+template <int R>
+void gemm_block(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k, bool accumulate) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < 2; ++w) acc[r][w] = accumulate ? _mm256_loadu_ps(c + r * ldc + 8 * w) : _mm256_setzero_ps();
+  for (int64_t i = 0; i < k; ++i) {
+    const __m256 b0 = _mm256_loadu_ps(b + i * ldb), b1 = _mm256_loadu_ps(b + i * ldb + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r * lda + i);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < 2; ++w) _mm256_storeu_ps(c + r * ldc + 8 * w, acc[r][w]);
+}
+
+void gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows, int64_t k,
+                   int64_t n, bool accumulate) {
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t r = 0;
+    for (; r + 6 <= rows; r += 6) gemm_block<6>(a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc, k, accumulate);
+    for (; r < rows; ++r) gemm_block<1>(a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc, k, accumulate);
+  }
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_avx2() {
   static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
                                      dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
-                                     axpy_q8_0_rows,    add_panels_f16};
+                                     axpy_q8_0_rows,    add_panels_f16, gemm_f32_tile};
   return &kernels;
 }
 

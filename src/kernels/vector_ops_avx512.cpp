@@ -166,12 +166,51 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
   }
 }
 
+// R rows × W vectors of c in registers; b's W vectors loaded once per i for all R rows.
+template <int R, int W>
+void gemm_block(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k, bool accumulate) {
+  __m512 acc[R][W];
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < W; ++w) acc[r][w] = accumulate ? _mm512_loadu_ps(c + r * ldc + 16 * w) : _mm512_setzero_ps();
+  for (int64_t i = 0; i < k; ++i) {
+    __m512 bv[W];
+    for (int w = 0; w < W; ++w) bv[w] = _mm512_loadu_ps(b + i * ldb + 16 * w);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + i]);
+      for (int w = 0; w < W; ++w) acc[r][w] = _mm512_fmadd_ps(av, bv[w], acc[r][w]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < W; ++w) _mm512_storeu_ps(c + r * ldc + 16 * w, acc[r][w]);
+}
+
+template <int W>
+void gemm_columns(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows, int64_t k,
+                  bool accumulate) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) gemm_block<4, W>(a + r * lda, lda, b, ldb, c + r * ldc, ldc, k, accumulate);
+  for (; r < rows; ++r) gemm_block<1, W>(a + r * lda, lda, b, ldb, c + r * ldc, ldc, k, accumulate);
+}
+
+// 64 columns at a time (4 rows × 4 vectors of accumulators), then the rest.
+void gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows, int64_t k,
+                   int64_t n, bool accumulate) {
+  int64_t j = 0;
+  for (; j + 64 <= n; j += 64) gemm_columns<4>(a, lda, b + j, ldb, c + j, ldc, rows, k, accumulate);
+  switch ((n - j) / 16) {
+    case 3: gemm_columns<3>(a, lda, b + j, ldb, c + j, ldc, rows, k, accumulate); break;
+    case 2: gemm_columns<2>(a, lda, b + j, ldb, c + j, ldc, rows, k, accumulate); break;
+    case 1: gemm_columns<1>(a, lda, b + j, ldb, c + j, ldc, rows, k, accumulate); break;
+    default: break;
+  }
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_avx512() {
   static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
                                      dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
-                                     axpy_q8_0_rows,    add_panels_f16};
+                                     axpy_q8_0_rows,    add_panels_f16, gemm_f32_tile};
   return &kernels;
 }
 

@@ -138,12 +138,40 @@ void add_panels_f16(const float* u, int64_t rank, const uint16_t* panels, int64_
   }
 }
 
+// R rows × 4 vectors (16 columns) of c in registers; b's four vectors
+// loaded once per i for all R rows.
+template <int R>
+void gemm_block(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k, bool accumulate) {
+  float32x4_t acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < 4; ++w) acc[r][w] = accumulate ? vld1q_f32(c + r * ldc + 4 * w) : vdupq_n_f32(0);
+  for (int64_t i = 0; i < k; ++i) {
+    float32x4_t bv[4];
+    for (int w = 0; w < 4; ++w) bv[w] = vld1q_f32(b + i * ldb + 4 * w);
+    for (int r = 0; r < R; ++r) {
+      const float32x4_t av = vdupq_n_f32(a[r * lda + i]);
+      for (int w = 0; w < 4; ++w) acc[r][w] = vfmaq_f32(acc[r][w], av, bv[w]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int w = 0; w < 4; ++w) vst1q_f32(c + r * ldc + 4 * w, acc[r][w]);
+}
+
+void gemm_f32_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t rows, int64_t k,
+                   int64_t n, bool accumulate) {
+  for (int64_t j = 0; j < n; j += 16) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) gemm_block<4>(a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc, k, accumulate);
+    for (; r < rows; ++r) gemm_block<1>(a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc, k, accumulate);
+  }
+}
+
 }  // namespace
 
 const VectorKernels* vector_kernels_neon() {
   static const VectorKernels kernels{dot_f32,           dot_f32_f16,    axpy_f16,      f32_to_f16,
                                      dot_f32_f16_rows,  axpy_f16_rows,  dot_f32_q8_0_rows,
-                                     axpy_q8_0_rows,    add_panels_f16};
+                                     axpy_q8_0_rows,    add_panels_f16, gemm_f32_tile};
   return &kernels;
 }
 

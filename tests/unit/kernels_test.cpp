@@ -715,6 +715,52 @@ TEST(VectorOps, PanelsOfALowRankTermMatchTheScalarPathOnEveryPath) {
   }
 }
 
+// Attention's tile product on every path against the scalar one, over row
+// counts and column widths that cover each register block and its tails;
+// a row's results do not depend on the rows or columns beside it.
+TEST(VectorOps, TheTileProductMatchesTheScalarPathOnEveryPath) {
+  IsaGuard guard;
+  std::mt19937 rng(23);
+  constexpr int64_t kLd = 160;
+  for (int64_t rows : {1, 3, 4, 6, 7, 13, 64}) {
+    for (int64_t n : {16, 48, 64, 80, 128, 144}) {
+      for (int64_t k : {1, 17, 128}) {
+        const auto a = random_floats(rng, rows * k), b = random_floats(rng, k * kLd), c0 = random_floats(rng, rows * kLd);
+        for (bool accumulate : {false, true}) {
+          kernels::set_active_isa(Isa::scalar);
+          std::vector<float> expect = c0;
+          kernels::gemm_f32_tile(a.data(), k, b.data(), kLd, expect.data(), kLd, rows, k, n, accumulate);
+          for (Isa isa : kernels::all_isas()) {
+            if (!kernels::isa_supported(isa)) continue;
+            kernels::set_active_isa(isa);
+            const std::string where = std::string(kernels::isa_name(isa)) + " rows " + std::to_string(rows) + " n " +
+                                      std::to_string(n) + " k " + std::to_string(k);
+            std::vector<float> c = c0;
+            kernels::gemm_f32_tile(a.data(), k, b.data(), kLd, c.data(), kLd, rows, k, n, accumulate);
+            std::vector<float> alone = c0;  // the last row on its own, and only its first 16 columns
+            kernels::gemm_f32_tile(a.data() + (rows - 1) * k, k, b.data(), kLd, alone.data() + (rows - 1) * kLd, kLd, 1, k, 16,
+                                   accumulate);
+            for (int64_t r = 0; r < rows; ++r) {
+              for (int64_t j = 0; j < kLd; ++j) {
+                const size_t at = static_cast<size_t>(r * kLd + j);
+                if (j >= n) {
+                  EXPECT_EQ(c[at], c0[at]) << where << ": a column past n";
+                  continue;
+                }
+                double s = accumulate ? std::fabs(c0[at]) : 0.0;
+                for (int64_t i = 0; i < k; ++i) s += std::fabs(a[static_cast<size_t>(r * k + i)] * b[static_cast<size_t>(i * kLd + j)]);
+                EXPECT_NEAR(c[at], expect[at], 1.2e-7 * static_cast<double>(k + 1) * s) << where << " at " << r << "," << j;
+              }
+            }
+            for (int64_t j = 0; j < 16; ++j)
+              EXPECT_EQ(alone[static_cast<size_t>((rows - 1) * kLd + j)], c[static_cast<size_t>((rows - 1) * kLd + j)]) << where;
+          }
+        }
+      }
+    }
+  }
+}
+
 // f32 -> f16 against formats::f32_to_f16 (round to nearest even) on every
 // half, the midpoints between neighbours (ties) and one float either side of
 // them, subnormals, overflow, infinities and NaNs, and random bit patterns.
