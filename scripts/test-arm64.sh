@@ -13,7 +13,7 @@ set -euo pipefail
 JOSI_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 build="${JOSI_ARM64_BUILD_DIR:-$JOSI_ROOT/build-arm64}"
 host="${JOSI_BUILD_DIR:-$JOSI_ROOT/build}"
-"$JOSI_ROOT/scripts/build-arm64.sh" kernels_test inference_test qwen3_test coach_turn josi_shared josi_static josi
+"$JOSI_ROOT/scripts/build-arm64.sh" kernels_test attention_test inference_test qwen3_test coach_turn josi_shared josi_static josi
 model="$host/tests/capi/tiny.gguf"
 if [ ! -f "$model" ]; then
   echo "josi: $model is missing: run scripts/test.sh first (its CApi.TinyModel test makes it)" >&2
@@ -41,6 +41,9 @@ for cpu_path in max:neon_i8mm cortex-a76:neon_dotprod cortex-a53:neon; do
   echo "== kernels_test, qemu -cpu $cpu (must choose ${cpu_path#*:})"
   JOSI_EXPECT_BEST_ISA="${cpu_path#*:}" run "$cpu" "$build/tests/kernels_test" --gtest_brief=1
 done
+
+echo "== attention_test (blocked attention against the reference, batch against one token), qemu -cpu max"
+run max "$build/tests/attention_test" --gtest_brief=1
 
 echo "== inference_test (every path against scalar, greedy token for token), qemu -cpu max"
 JOSI_TEST_JOSI="$host/josi" run max "$build/tests/inference_test" --gtest_brief=1 \
