@@ -95,12 +95,12 @@ void attention_reference(const KvCache& cache, int64_t layer, const AttentionHea
     for (size_t item = begin; item < end; ++item) {
       const int64_t t = static_cast<int64_t>(item) / heads.n_head, head = static_cast<int64_t>(item) % heads.n_head;
       const int64_t n_keys = n_past + t + 1;
-      cache.scores(layer, (head / group) * hd, q + t * q_dim + head * hd, 0, n_keys, scores.data());
+      cache.scores(layer, (head / group) * hd, q + t * q_dim + head * hd, n_keys, scores.data());
       for (int64_t j = 0; j < n_keys; ++j) scores[static_cast<size_t>(j)] *= scale;
       softmax(scores.data(), n_keys);
       float* o = out + t * q_dim + head * hd;
       std::fill(o, o + hd, 0.0f);
-      cache.add_values(layer, (head / group) * hd, scores.data(), 0, n_keys, o);
+      cache.add_values(layer, (head / group) * hd, scores.data(), n_keys, o);
       if (done) done(t, head, o);
     }
   });

@@ -61,18 +61,19 @@ void KvCache::move(int64_t from, int64_t to, int64_t count) {
                    static_cast<size_t>(count) * row_bytes_);
 }
 
-void KvCache::load_keys(int64_t layer, int64_t pos, float* keys) const {
-  quant::dequantize_row(type_ == KvType::f16 ? formats::GgmlType::F16 : formats::GgmlType::Q8_0, k(layer, pos), keys, kv_dim_);
-}
-
 namespace {
 
-void load_rows(const uint8_t* rows, size_t row_bytes, KvType type, int64_t n, int64_t head_dim, float* out, int64_t ld) {
+// n rows of `values` values each, row_bytes apart, as floats ld apart.
+void load_rows(const uint8_t* rows, size_t row_bytes, KvType type, int64_t n, int64_t values, float* out, int64_t ld) {
   const auto ggml = type == KvType::f16 ? formats::GgmlType::F16 : formats::GgmlType::Q8_0;
-  for (int64_t j = 0; j < n; ++j) quant::dequantize_row(ggml, rows + static_cast<size_t>(j) * row_bytes, out + j * ld, head_dim);
+  for (int64_t j = 0; j < n; ++j) quant::dequantize_row(ggml, rows + static_cast<size_t>(j) * row_bytes, out + j * ld, values);
 }
 
 }  // namespace
+
+void KvCache::load_keys(int64_t layer, int64_t pos, float* keys) const {
+  load_rows(k(layer, pos), row_bytes_, type_, 1, kv_dim_, keys, kv_dim_);
+}
 
 void KvCache::load_keys(int64_t layer, int64_t first, int64_t from, int64_t n, float* out, int64_t ld) const {
   load_rows(k(layer, from) + value_offset(first), row_bytes_, type_, n, head_dim_, out, ld);
@@ -97,17 +98,16 @@ void KvCache::discard(int64_t from) {
       base::release_pages(storage_.data() + offset(which, layer, from), static_cast<size_t>(n_ctx_ - from) * row_bytes_);
 }
 
-void KvCache::scores(int64_t layer, int64_t first, const float* q, int64_t from, int64_t n_keys, float* out) const {
-  const uint8_t* rows = k(layer, from) + value_offset(first);
+void KvCache::scores(int64_t layer, int64_t first, const float* q, int64_t n_keys, float* out) const {
+  const uint8_t* rows = k(layer, 0) + value_offset(first);
   if (type_ == KvType::f16)
     kernels::dot_f32_f16_rows(q, reinterpret_cast<const uint16_t*>(rows), kv_dim_, n_keys, head_dim_, out);
   else
     kernels::dot_f32_q8_0_rows(q, rows, static_cast<int64_t>(row_bytes_), n_keys, head_dim_, out);
 }
 
-void KvCache::add_values(int64_t layer, int64_t first, const float* weights, int64_t from, int64_t n_keys,
-                         float* out) const {
-  const uint8_t* rows = v(layer, from) + value_offset(first);
+void KvCache::add_values(int64_t layer, int64_t first, const float* weights, int64_t n_keys, float* out) const {
+  const uint8_t* rows = v(layer, 0) + value_offset(first);
   if (type_ == KvType::f16)
     kernels::axpy_f16_rows(weights, reinterpret_cast<const uint16_t*>(rows), kv_dim_, n_keys, head_dim_, out);
   else

@@ -41,11 +41,11 @@ class KvCache {
 
   // Writes kv_dim floats of keys and of values as position `pos` of `layer`.
   void store(int64_t layer, int64_t pos, const float* keys, const float* values);
-  // Attention of one query head over positions [from, from + n_keys) of
-  // `layer`, on the head_dim values from `first` of each row: scores[j] =
-  // q · key_(from+j), and out += Σ_j weights[j] · value_(from+j).
-  void scores(int64_t layer, int64_t first, const float* q, int64_t from, int64_t n_keys, float* scores) const;
-  void add_values(int64_t layer, int64_t first, const float* weights, int64_t from, int64_t n_keys, float* out) const;
+  // Attention of one query head over positions [0, n_keys) of `layer`, on
+  // the head_dim values from `first` of each row: scores[j] = q · key_j,
+  // and out += Σ_j weights[j] · value_j.
+  void scores(int64_t layer, int64_t first, const float* q, int64_t n_keys, float* scores) const;
+  void add_values(int64_t layer, int64_t first, const float* weights, int64_t n_keys, float* out) const;
 
   // The head_dim values from `first` of positions [from, from + n) of
   // `layer`'s keys (or values) as floats, row j at out + j · ld.

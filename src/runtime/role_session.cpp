@@ -94,10 +94,7 @@ CacheReuse RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_
   }
   // A message starting with spaces or a line break merges with "user\n" into
   // other tokens: then only the common part is reused.
-  if (reuse_ == Reuse::prefix) {
-    const auto in_prefix = std::mismatch(prefix_.begin(), prefix_.end(), cached_.begin(), cached_.end()).first - prefix_.begin();
-    cached_.resize(static_cast<size_t>(in_prefix));
-  }
+  if (reuse_ == Reuse::prefix) keep_prefix();
   const auto start = *model_.tokenizer->token_id("<|im_start|>");
   const CacheReuse reuse = plan_reuse(cached_, prompt, system_tokens_, start, shift_ && reuse_ == Reuse::conversation);
   context_.set_n_past(static_cast<int64_t>(cached_.size()));
@@ -111,11 +108,16 @@ CacheReuse RoleSession::start_turn(const std::vector<int32_t>& prompt, bool use_
   return reuse;
 }
 
-void RoleSession::forget() {
+int64_t RoleSession::keep_prefix() {
   const auto in_prefix = std::mismatch(prefix_.begin(), prefix_.end(), cached_.begin(), cached_.end()).first - prefix_.begin();
   cached_.resize(static_cast<size_t>(in_prefix));
-  context_.set_n_past(static_cast<int64_t>(in_prefix));
-  context_.kv_cache().discard(static_cast<int64_t>(in_prefix));
+  return static_cast<int64_t>(in_prefix);
+}
+
+void RoleSession::forget() {
+  const int64_t kept = keep_prefix();
+  context_.set_n_past(kept);
+  context_.kv_cache().discard(kept);
 }
 
 RoleRun RoleSession::run(const std::vector<text::ChatMessage>& turns, const RoleSettings& settings, uint64_t seed,

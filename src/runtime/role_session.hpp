@@ -92,6 +92,8 @@ class RoleSession {
   // Positions the context for a prompt: what it keeps of the cache (the
   // turn then overwrites what follows).
   CacheReuse start_turn(const std::vector<int32_t>& prompt, bool use_cache);
+  // Cuts the cached tokens to the part of the system prefix they hold; returns its length.
+  int64_t keep_prefix();
 
   std::string role_;
   const LoadedModel& model_;
